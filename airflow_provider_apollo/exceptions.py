@@ -1,0 +1,80 @@
+"""The provider's error hierarchy.
+
+Callers (and the hook's retry policy) tell failures apart by class, not by parsing text.
+Every message names the endpoint and Apollo's reason and says what to do next; none ever
+contains the API key or a whole response body (bodies can hold personal data).
+"""
+
+from __future__ import annotations
+
+from airflow.exceptions import AirflowException
+
+
+class ApolloError(AirflowException):
+    """Base class of every error raised by the Apollo provider."""
+
+    def __init__(self, message: str, *, endpoint: str | None = None, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.status_code = status_code
+
+
+class ApolloConfigurationError(ApolloError, ValueError):
+    """The connection or an argument is wrong; raised before any request is sent."""
+
+
+class ApolloAuthenticationError(ApolloError):
+    """HTTP 401: the API key (or OAuth token) was refused. Not retried."""
+
+
+class ApolloPermissionError(ApolloError):
+    """HTTP 403 (``API_INACCESSIBLE``): plan, key scope or master key missing. Not retried."""
+
+
+class ApolloValidationError(ApolloError):
+    """HTTP 400/404/422: Apollo rejected the request's content. Not retried."""
+
+
+class ApolloNotFoundError(ApolloValidationError):
+    """HTTP 404: the record or route does not exist."""
+
+
+class ApolloRateLimitError(ApolloError):
+    """HTTP 429 that outlived the retries."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        status_code: int | None = 429,
+        retry_after: float | None = None,
+        window: str | None = None,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, status_code=status_code)
+        self.retry_after = retry_after
+        self.window = window
+
+
+class ApolloQuotaExhaustedError(ApolloRateLimitError):
+    """An hourly or daily window is used up: waiting minutes would not help, so fail fast."""
+
+
+class ApolloTransientError(ApolloError):
+    """HTTP 5xx, a dropped connection or a timeout that outlived the retries."""
+
+
+class ApolloAmbiguousWriteError(ApolloTransientError):
+    """A create request failed after it may have reached Apollo.
+
+    Apollo may or may not have acted on it, so the hook does not blindly resend it. The
+    operators reconcile (look for what exists) before creating again.
+    """
+
+
+class ApolloResponseError(ApolloError):
+    """Apollo answered 2xx with a body the provider cannot use (HTML, empty, wrong shape)."""
+
+
+class ApolloBudgetExceededError(ApolloError):
+    """A task's ``max_credits`` budget would be exceeded."""

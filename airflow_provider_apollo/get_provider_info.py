@@ -1,0 +1,103 @@
+"""Provider metadata read by Airflow's ProvidersManager.
+
+Kept in its own module with no imports from the package: Airflow calls it during
+discovery, and discovery must stay cheap and free of side effects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_INTEGRATION = "Apollo.io"
+_PACKAGE = "airflow_provider_apollo"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider's metadata (the equivalent of an official provider.yaml)."""
+    return {
+        "package-name": "airflow-provider-apollo",
+        "name": "Apollo.io",
+        "description": "Apollo.io sales-intelligence API: people and organization search, enrichment, "
+        "contacts, sequences, tasks and hiring signals.",
+        "versions": ["0.1.0"],
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION,
+                "external-doc-url": "https://docs.apollo.io/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.hooks.apollo"]}],
+        "operators": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    f"{_PACKAGE}.operators.search",
+                    f"{_PACKAGE}.operators.enrichment",
+                    f"{_PACKAGE}.operators.contacts",
+                    f"{_PACKAGE}.operators.sequences",
+                    f"{_PACKAGE}.operators.tasks",
+                    f"{_PACKAGE}.operators.generic",
+                ],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [f"{_PACKAGE}.sensors.job_postings", f"{_PACKAGE}.sensors.tasks"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [f"{_PACKAGE}.triggers.job_postings", f"{_PACKAGE}.triggers.tasks"],
+            }
+        ],
+        "connection-types": [
+            {
+                "hook-class-name": f"{_PACKAGE}.hooks.apollo.ApolloHook",
+                "hook-name": "Apollo",
+                "connection-type": "apollo",
+                # Airflow 3.2+ builds the connection form from these two keys alone; the
+                # hook's classmethods say the same for Airflow 3.0/3.1.
+                "conn-fields": {
+                    "timeout": {
+                        "label": "Timeout (seconds)",
+                        "schema": {"type": ["number", "null"], "default": 30, "minimum": 1},
+                        "description": "Seconds before one request to Apollo is abandoned.",
+                    },
+                    "max_retries": {
+                        "label": "Max retries",
+                        "schema": {"type": ["integer", "null"], "default": 5, "minimum": 0},
+                        "description": "Retries for 429, 5xx and connection errors.",
+                    },
+                    "auth_type": {
+                        "label": "Auth type",
+                        "schema": {
+                            "type": ["string", "null"],
+                            "default": "api_key",
+                            "enum": ["api_key", "oauth"],
+                        },
+                        "description": "api_key sends X-Api-Key; oauth sends Authorization: Bearer.",
+                    },
+                    "max_quota_wait": {
+                        "label": "Max quota wait (seconds)",
+                        "schema": {"type": ["number", "null"], "default": 900, "minimum": 0},
+                        "description": "Longest wait for a rate-limit window to reopen before failing.",
+                    },
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "login", "extra"],
+                    "relabeling": {"password": "API Key", "host": "Base URL (optional)"},
+                    "placeholders": {
+                        "host": "https://api.apollo.io (or http://127.0.0.1:8899 for the sandbox)",
+                        "password": "Apollo API key (Settings > Integrations > API)",
+                        "timeout": "30",
+                        "max_retries": "5",
+                        "auth_type": "api_key",
+                        "max_quota_wait": "900",
+                    },
+                },
+            }
+        ],
+    }
