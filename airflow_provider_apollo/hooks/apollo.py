@@ -180,12 +180,13 @@ class ApolloHook(BaseHook):
         """Every matching contact."""
         raise NotImplementedError
 
-    def find_contacts_by_email(self, emails: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Existing contacts keyed by lower-cased email (``contacts/search`` with ``q_keywords``; 0 credits)."""
-        raise NotImplementedError
+    def find_existing_contacts(self, people: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """The team's existing contact for each input person (or ``None``), aligned, 0 credits.
 
-    def find_contacts_by_person_id(self, person_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Existing contacts keyed by Apollo person id (0 credits)."""
+        Matches on email, then LinkedIn URL, then first + last name + organization name.
+        Uses ``contacts/search``: one ``q_keywords`` query per person when there are few,
+        or one walk over all the team's contacts when that takes fewer calls.
+        """
         raise NotImplementedError
 
     def list_contact_stages(self) -> list[dict[str, Any]]:

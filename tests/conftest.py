@@ -1,0 +1,14 @@
+"""Test-wide setup: an isolated AIRFLOW_HOME on SQLite, no example DAGs, no real sleeping."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Airflow reads its configuration at import time, so this must run before any test module
+# imports airflow. Each test session gets a throw-away home and SQLite database.
+_home = tempfile.mkdtemp(prefix="apollo-provider-tests-")
+os.environ.setdefault("AIRFLOW_HOME", _home)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_home}/airflow.db")
