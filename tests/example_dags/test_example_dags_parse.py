@@ -1,0 +1,124 @@
+"""The example DAGs parse cleanly, quickly, and without touching the network."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+EXAMPLE_DAGS_FOLDER = Path(__file__).resolve().parents[2] / "example_dags"
+EXAMPLE_DAG_IDS = {
+    "example_apollo_prospecting",
+    "example_apollo_hiring_signals",
+    "example_apollo_task_followup",
+}
+
+
+class NetworkUsedAtParseTime(AssertionError):
+    """A DAG file opened a connection while it was being parsed."""
+
+
+@pytest.fixture(scope="module")
+def dagbag() -> Iterator[DagBag]:
+    """The example DAGs folder parsed once, with any network connection turning into an error."""
+
+    def refuse(self: socket.socket, address: Any) -> None:
+        raise NetworkUsedAtParseTime(f"a DAG file connected to {address!r} at parse time")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", refuse)
+        patch.setattr(socket.socket, "connect_ex", refuse)
+        started = time.monotonic()
+        bag = DagBag(dag_folder=EXAMPLE_DAGS_FOLDER, safe_mode=False)
+        bag.parse_seconds = time.monotonic() - started  # type: ignore[attr-defined]
+    yield bag
+
+
+def test_every_example_dag_imports_without_errors(dagbag: DagBag) -> None:
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == EXAMPLE_DAG_IDS
+
+
+def test_parsing_is_fast(dagbag: DagBag) -> None:
+    # The scheduler re-parses these files every 30 s by default: nothing heavy at top level.
+    assert dagbag.parse_seconds < 10  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXAMPLE_DAG_IDS))
+def test_each_file_runs_its_dag_under_main(dag_id: str) -> None:
+    source = (EXAMPLE_DAGS_FOLDER / f"{dag_id}.py").read_text()
+    assert 'if __name__ == "__main__":\n    dag.test()' in source
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXAMPLE_DAG_IDS))
+def test_every_task_is_retried_quickly(dagbag: DagBag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    for task in dag.tasks:
+        assert task.retries == 2, task.task_id
+        assert task.retry_delay <= timedelta(seconds=30), task.task_id
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXAMPLE_DAG_IDS))
+def test_apollo_tasks_use_the_default_connection(dagbag: DagBag, dag_id: str) -> None:
+    apollo_tasks = [task for task in dagbag.dags[dag_id].tasks if hasattr(task, "apollo_conn_id")]
+    assert apollo_tasks, "the DAG has no Apollo operator"
+    assert {task.apollo_conn_id for task in apollo_tasks} == {"apollo_default"}
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXAMPLE_DAG_IDS))
+def test_default_params_are_valid(dagbag: DagBag, dag_id: str) -> None:
+    """A run triggered with no conf validates its params (so ``airflow dags test`` needs no edits)."""
+    params = dagbag.dags[dag_id].params
+    params.validate()
+    assert all(value is not None for value in params.dump().values())
+
+
+def _downstream_ids(dagbag: DagBag, dag_id: str, task_id: str) -> set[str]:
+    return set(dagbag.dags[dag_id].get_task(task_id).downstream_task_ids)
+
+
+def _operator(dagbag: DagBag, dag_id: str, task_id: str) -> Any:
+    """A task of a DAG, typed loosely: each test reads its own operator's attributes."""
+    return dagbag.dags[dag_id].get_task(task_id)
+
+
+def test_prospecting_runs_search_enrich_contacts_sequence_summary(dagbag: DagBag) -> None:
+    dag = dagbag.dags["example_apollo_prospecting"]
+    assert _downstream_ids(dagbag, dag.dag_id, "search_people") >= {"enrich_people"}
+    assert _downstream_ids(dagbag, dag.dag_id, "enrich_people") >= {"create_contacts"}
+    assert _downstream_ids(dagbag, dag.dag_id, "create_contacts") >= {"add_to_sequence"}
+    assert _downstream_ids(dagbag, dag.dag_id, "add_to_sequence") == {"summary"}
+    enrich = _operator(dagbag, dag.dag_id, "enrich_people")
+    assert enrich.skip_existing_contacts is True
+    assert enrich.max_credits == "{{ params.max_credits }}"
+    assert _operator(dagbag, dag.dag_id, "create_contacts").run_dedupe is True
+    assert dag.params["sequence_name"] == "Sandbox Outreach"
+    assert dag.params["email_account"] == "sdr@sandbox.example.com"
+
+
+def test_hiring_signals_starts_with_the_job_postings_sensor(dagbag: DagBag) -> None:
+    dag = dagbag.dags["example_apollo_hiring_signals"]
+    sensor = _operator(dagbag, dag.dag_id, "wait_for_job_postings")
+    assert {task.task_id for task in dag.roots} == {"wait_for_job_postings", "task_owner"}
+    # Each poke costs credits: hourly, and without holding a worker slot in between.
+    assert sensor.poke_interval >= 3600
+    assert sensor.mode == "reschedule"
+    call_tasks = _operator(dagbag, dag.dag_id, "create_call_tasks")
+    assert call_tasks.type == "call"
+    assert {"wait_for_job_postings", "search_decision_makers", "create_contacts", "task_owner"} <= (
+        call_tasks.get_flat_relative_ids(upstream=True)
+    )
+
+
+def test_task_followup_waits_for_calls_then_moves_the_stage(dagbag: DagBag) -> None:
+    dag = dagbag.dags["example_apollo_task_followup"]
+    sensor = _operator(dagbag, dag.dag_id, "wait_for_completed_calls")
+    assert tuple(sensor.target_statuses) == ("completed",)
+    assert "move_to_next_stage" in sensor.get_flat_relative_ids(upstream=False)
+    assert dag.params["next_stage"] == "Approaching"
