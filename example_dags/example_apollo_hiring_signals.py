@@ -29,6 +29,11 @@ from airflow_provider_apollo.sensors.job_postings import ApolloJobPostingsSensor
 
 #: Apollo seniority values of the people who decide on a purchase.
 DECISION_MAKER_SENIORITIES = ["c_suite", "vp", "head", "director"]
+#: Midnight UTC ``lookback_days`` before the logical date: whole days, so that a retry or a
+#: re-run on the same day looks at the same postings.
+POSTED_SINCE = (
+    "{{ (logical_date - macros.timedelta(days=params.lookback_days)).strftime('%Y-%m-%dT00:00:00+00:00') }}"
+)
 
 with DAG(
     dag_id="example_apollo_hiring_signals",
@@ -41,7 +46,8 @@ with DAG(
     default_args={"retries": 2, "retry_delay": timedelta(seconds=10)},
     params={
         "target_domains": Param(
-            ["northwind-analytics.example.com"],
+            # Accounts of the sandbox world (seed 42): two posted sales roles yesterday, one did not.
+            ["tidal-cloud.example.com", "lumen-systems.example.com", "vertex-health.example.com"],
             type="array",
             items={"type": "string"},
             minItems=1,
@@ -55,11 +61,11 @@ with DAG(
             description="A posting counts when its title contains any of these (case-insensitive).",
         ),
         "lookback_days": Param(
-            30,
+            1,
             type="integer",
-            minimum=1,
-            title="Postings from the last N days",
-            description="Only postings published after the logical date minus this many days count.",
+            minimum=0,
+            title="Postings since the start of the day N days before the logical date",
+            description="1 (default): postings published since the start of the previous day count.",
         ),
         "max_people_per_run": Param(20, type="integer", minimum=1, title="Decision makers per run"),
         "max_credits": Param(40, type="integer", minimum=0, title="Credit budget for enrichment"),
@@ -75,7 +81,7 @@ with DAG(
         task_id="wait_for_job_postings",
         organization_domains="{{ params.target_domains }}",
         title_keywords="{{ params.title_keywords }}",
-        posted_after="{{ (logical_date - macros.timedelta(days=params.lookback_days)).isoformat() }}",
+        posted_after=POSTED_SINCE,
         poke_interval=3600,
         mode="reschedule",
         timeout=timedelta(hours=20),  # give up before the next daily run starts

@@ -44,14 +44,14 @@ with DAG(
     },
     params={
         "person_titles": Param(
-            ["vp sales", "head of sales", "sales director"],
+            ["sales", "revenue", "business development"],
             type="array",
             items={"type": "string"},
             title="Job titles",
             description="Apollo matches each title as a case-insensitive phrase.",
         ),
         "person_seniorities": Param(
-            ["vp", "head", "director"],
+            ["c_suite", "vp", "head", "director"],
             type="array",
             items={"type": "string"},
             title="Seniorities",
@@ -61,7 +61,7 @@ with DAG(
             ["United States"], type="array", items={"type": "string"}, title="Person locations"
         ),
         "organization_num_employees_ranges": Param(
-            ["51,200", "201,500", "501,1000", "1001,5000"],
+            ["51,200", "201,500", "501,1000", "1001,5000", "5001,10000"],
             type="array",
             items={"type": "string"},
             title="Company sizes",
