@@ -1,0 +1,350 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+
+from airflow_provider_apollo.exceptions import (
+    ApolloBudgetExceededError,
+    ApolloConfigurationError,
+    ApolloRateLimitError,
+)
+from airflow_provider_apollo.operators.enrichment import (
+    ApolloEnrichOrganizationsOperator,
+    ApolloEnrichPeopleOperator,
+)
+
+
+class FakeApolloPeople:
+    """Apollo's enrichment as the hook double sees it: who exists, who is a contact, what it costs."""
+
+    def __init__(self, hook: MagicMock, known_emails: Sequence[str], known_ids: Sequence[str] = ()) -> None:
+        self.hook = hook
+        self.known_emails = set(known_emails)
+        self.known_ids = set(known_ids)
+        self.contacts: dict[str, dict[str, Any]] = {}
+        hook.bulk_enrich_people.side_effect = self.bulk_enrich_people
+        hook.find_existing_contacts.side_effect = self.find_existing_contacts
+
+    def _person(self, details: Mapping[str, Any]) -> dict[str, Any] | None:
+        if details.get("id") in self.known_ids:
+            return {"id": details["id"], "email": f"{details['id']}@acme.example"}
+        if details.get("email") in self.known_emails:
+            return {"id": f"person-{details['email']}", "email": details["email"]}
+        return None
+
+    def bulk_enrich_people(self, details: Sequence[Mapping[str, Any]], **kwargs: Any) -> list[Any]:
+        assert len(details) <= 10, "the operator must not hand the hook more than one batch per call"
+        matches = [self._person(detail) for detail in details]
+        per_match = 9 if kwargs.get("reveal_phone_number") else 1
+        self.hook.credits_spent += per_match * sum(1 for match in matches if match)
+        self.hook.requests_sent += 1
+        return matches
+
+    def find_existing_contacts(self, people: Sequence[Mapping[str, Any]]) -> list[Any]:
+        self.hook.requests_sent += 1
+        return [self.contacts.get(person.get("email", "")) for person in people]
+
+    def make_contacts(self, results: Sequence[Mapping[str, Any]]) -> None:
+        for result in results:
+            if result["status"] == "matched":
+                email = result["input"]["email"]
+                self.contacts[email] = {"id": f"contact-{email}", "email": email}
+
+
+def _emails(count: int, prefix: str = "p") -> list[dict[str, str]]:
+    return [{"email": f"{prefix}{i}@acme.example"} for i in range(count)]
+
+
+def test_results_are_aligned_with_inputs_and_say_what_happened(hook, attach, context, capsys):
+    fake = FakeApolloPeople(hook, known_emails=["ann@acme.example"], known_ids=["5f1"])
+    fake.contacts["bob@acme.example"] = {"id": "c-bob", "email": "bob@acme.example"}
+    searched = {
+        "id": "5f1",
+        "first_name": "Cy",
+        "organization": {"name": "Acme", "primary_domain": "acme.example"},
+    }
+    people = [
+        {"email": "ann@acme.example"},
+        searched,
+        {"email": "nobody@acme.example"},
+        {"email": "bob@acme.example"},
+    ]
+
+    result = attach(ApolloEnrichPeopleOperator(task_id="e", people=people)).execute(context)
+
+    assert [r["status"] for r in result] == ["matched", "matched", "not_found", "existing_contact"]
+    assert [r["input"] for r in result] == people
+    assert result[0]["person"]["email"] == "ann@acme.example"
+    assert result[2]["person"] is None
+    assert result[3]["person"] == {"id": "c-bob", "email": "bob@acme.example"}
+    # The existing contact was looked up (free) and never sent to enrichment.
+    sent = [d for call in hook.bulk_enrich_people.call_args_list for d in call.args[0]]
+    assert {"email": "bob@acme.example"} not in sent
+    # A person from the search is matched by Apollo id, with the company from its nested organization.
+    assert {"id": "5f1", "first_name": "Cy", "organization_name": "Acme", "domain": "acme.example"} in sent
+    assert (
+        "Enriched 4 people: 2 matched, 1 not found, 1 existing contact; 2 credits spent in 2 calls."
+        in capsys.readouterr().out
+    )
+
+
+def test_second_run_on_the_same_people_spends_no_credit(hook, attach, context):
+    people = _emails(12)
+    fake = FakeApolloPeople(hook, known_emails=[p["email"] for p in people[:9]])
+
+    first = attach(ApolloEnrichPeopleOperator(task_id="e", people=people)).execute(context)
+    fake.make_contacts(first)  # what ApolloCreateContactsOperator does next
+    credits_after_first_run = hook.credits_spent
+    second = attach(ApolloEnrichPeopleOperator(task_id="e", people=people)).execute(context)
+
+    assert credits_after_first_run == 9
+    assert hook.credits_spent == 9  # nothing more
+    # The three Apollo does not know are tried again: not found costs nothing.
+    assert [r["status"] for r in second] == ["existing_contact"] * 9 + ["not_found"] * 3
+    assert hook.bulk_enrich_people.call_count == 2 + 1
+
+
+def test_skip_existing_contacts_false_enriches_everyone(hook, attach, context):
+    fake = FakeApolloPeople(hook, known_emails=["a@acme.example"])
+    fake.contacts["a@acme.example"] = {"id": "c1"}
+
+    result = attach(
+        ApolloEnrichPeopleOperator(
+            task_id="e", people=[{"email": "a@acme.example"}], skip_existing_contacts=False
+        )
+    ).execute(context)
+
+    assert result[0]["status"] == "matched"
+    hook.find_existing_contacts.assert_not_called()
+
+
+def test_the_same_person_twice_is_paid_for_once(hook, attach, context, capsys):
+    FakeApolloPeople(hook, known_emails=["ann@acme.example"], known_ids=["5f1"])
+    people = [
+        {"email": "ann@acme.example"},
+        {"id": "5f1"},
+        {"email": "ANN@acme.example"},
+        {"id": "5f1", "first_name": "Cy"},
+    ]
+
+    result = attach(ApolloEnrichPeopleOperator(task_id="e", people=people)).execute(context)
+
+    assert [r["status"] for r in result] == ["matched"] * 4
+    assert hook.bulk_enrich_people.call_args.args[0] == [{"email": "ann@acme.example"}, {"id": "5f1"}]
+    assert hook.credits_spent == 2
+    assert "(2 repeated inputs paid for once)" in capsys.readouterr().out
+
+
+def test_budget_shrinks_the_last_batch_then_skips_the_rest(hook, attach, context):
+    people = _emails(40)
+    FakeApolloPeople(hook, known_emails=[p["email"] for p in people])
+
+    result = attach(
+        ApolloEnrichPeopleOperator(task_id="e", people=people, max_credits=25, on_budget_exhausted="skip")
+    ).execute(context)
+
+    assert [len(call.args[0]) for call in hook.bulk_enrich_people.call_args_list] == [10, 10, 5]
+    assert hook.credits_spent == 25
+    assert [r["status"] for r in result] == ["matched"] * 25 + ["skipped_budget"] * 15
+    assert all(r["person"] is None for r in result[25:])
+
+
+def test_budget_is_reread_from_credits_actually_spent(hook, attach, context):
+    """People not found cost nothing, so the budget stretches further than its worst case."""
+    people = _emails(30)
+    FakeApolloPeople(hook, known_emails=[p["email"] for p in people[::2]])  # half are unknown
+
+    result = attach(
+        ApolloEnrichPeopleOperator(task_id="e", people=people, max_credits=10, on_budget_exhausted="skip")
+    ).execute(context)
+
+    assert hook.credits_spent <= 10
+    sent = sum(len(call.args[0]) for call in hook.bulk_enrich_people.call_args_list)
+    assert sent > 10
+    assert sum(r["status"] == "matched" for r in result) == hook.credits_spent
+
+
+def test_phone_reveal_budget_counts_nine_credits_per_person(hook, attach, context):
+    people = _emails(5)
+    FakeApolloPeople(hook, known_emails=[p["email"] for p in people])
+
+    result = attach(
+        ApolloEnrichPeopleOperator(
+            task_id="e",
+            people=people,
+            reveal_phone_number=True,
+            webhook_url="https://hooks.example.com/apollo",
+            max_credits=20,
+            on_budget_exhausted="skip",
+        )
+    ).execute(context)
+
+    assert [len(call.args[0]) for call in hook.bulk_enrich_people.call_args_list] == [2]
+    assert hook.bulk_enrich_people.call_args.kwargs == {
+        "reveal_personal_emails": False,
+        "reveal_phone_number": True,
+        "webhook_url": "https://hooks.example.com/apollo",
+    }
+    assert [r["status"] for r in result] == ["matched"] * 2 + ["skipped_budget"] * 3
+
+
+def test_budget_exhausted_fails_after_keeping_what_was_paid_for(hook, attach, context):
+    people = _emails(15)
+    FakeApolloPeople(hook, known_emails=[p["email"] for p in people])
+
+    op = attach(ApolloEnrichPeopleOperator(task_id="e", people=people, max_credits=12))
+    with pytest.raises(ApolloBudgetExceededError) as raised:
+        op.execute(context)
+
+    message = str(raised.value)
+    assert "max_credits=12" in message
+    assert "3 of 15 people were not enriched (12 matched" in message
+    assert "partial_results" in message
+    context["ti"].xcom_push.assert_called_once()
+    pushed = context["ti"].xcom_push.call_args.kwargs
+    assert pushed["key"] == "partial_results"
+    assert [r["status"] for r in pushed["value"]] == ["matched"] * 12 + ["skipped_budget"] * 3
+
+
+def test_an_apollo_failure_midway_keeps_the_batches_already_paid_for(hook, attach, context):
+    people = _emails(25)
+    fake = FakeApolloPeople(hook, known_emails=[p["email"] for p in people])
+    calls = {"n": 0}
+
+    def second_batch_fails(details: Sequence[Mapping[str, Any]], **kwargs: Any) -> list[Any]:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ApolloRateLimitError("Daily quota of people/bulk_match used up.", window="day")
+        return fake.bulk_enrich_people(details, **kwargs)
+
+    hook.bulk_enrich_people.side_effect = second_batch_fails
+    with pytest.raises(ApolloRateLimitError):
+        attach(ApolloEnrichPeopleOperator(task_id="e", people=people)).execute(context)
+
+    pushed = context["ti"].xcom_push.call_args.kwargs
+    assert pushed["key"] == "partial_results"
+    assert [r["status"] for r in pushed["value"]] == ["matched"] * 10 + ["skipped_budget"] * 15
+
+
+def test_budget_zero_sends_nothing(hook, attach, context):
+    FakeApolloPeople(hook, known_emails=[])
+    result = attach(
+        ApolloEnrichPeopleOperator(task_id="e", people=_emails(3), max_credits=0, on_budget_exhausted="skip")
+    ).execute(context)
+    assert [r["status"] for r in result] == ["skipped_budget"] * 3
+    hook.bulk_enrich_people.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"reveal_phone_number": True}, "reveal_phone_number=True needs webhook_url"),
+        (
+            {"reveal_phone_number": True, "webhook_url": "hooks.example.com"},
+            "webhook_url must be an absolute",
+        ),
+        ({"max_credits": -1}, "max_credits must be None or an integer >= 0"),
+        ({"on_budget_exhausted": "ignore"}, "on_budget_exhausted must be one of 'fail', 'skip'"),
+        ({"people": [{"email": "a@acme.example"}, "bob@acme.example"]}, r"people\[1\] must be a mapping"),
+        ({"people": [{"first_name": "Ann", "last_name": "Lee"}]}, r"people\[0\] cannot be matched"),
+        ({"people": None}, "people is required"),
+    ],
+)
+def test_arguments_are_checked_before_any_call(hook, attach, context, kwargs, message):
+    arguments = {"people": _emails(2), **kwargs}
+    op = attach(ApolloEnrichPeopleOperator(task_id="e", **arguments))
+    with pytest.raises(ApolloConfigurationError, match=message):
+        op.execute(context)
+    assert hook.method_calls == []
+
+
+def test_name_and_company_is_enough_to_match(hook, attach, context):
+    FakeApolloPeople(hook, known_emails=[])
+    person = {"first_name": "Ann", "last_name": "Lee", "organization_name": "Acme", "title": "CTO"}
+    attach(ApolloEnrichPeopleOperator(task_id="e", people=[person])).execute(context)
+    assert hook.bulk_enrich_people.call_args.args[0] == [
+        {"first_name": "Ann", "last_name": "Lee", "organization_name": "Acme"}
+    ]
+
+
+def test_no_people_means_no_request(hook, attach, context):
+    assert attach(ApolloEnrichPeopleOperator(task_id="e", people=[])).execute(context) == []
+    assert hook.method_calls == []
+
+
+def test_output_path_gets_the_results_and_xcom_the_counts(hook, attach, context, tmp_path):
+    FakeApolloPeople(hook, known_emails=["p0@acme.example"])
+    target = tmp_path / "enriched.jsonl"
+
+    result = attach(
+        ApolloEnrichPeopleOperator(task_id="e", people=_emails(2), output_path=str(target))
+    ).execute(context)
+
+    assert result == {
+        "path": str(target),
+        "count": 2,
+        "matched": 1,
+        "not_found": 1,
+        "existing_contact": 0,
+        "skipped_budget": 0,
+    }
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [line["status"] for line in lines] == ["matched", "not_found"]
+
+
+def test_people_and_webhook_url_are_templated():
+    op = ApolloEnrichPeopleOperator(
+        task_id="e",
+        people=[{"email": "{{ params.email }}"}],
+        webhook_url="https://hooks.example.com/{{ run_id }}",
+        max_credits="{{ params.budget }}",
+    )
+    op.render_template_fields({"params": {"email": "ann@acme.example", "budget": 50}, "run_id": "r1"})
+    assert op.people == [{"email": "ann@acme.example"}]
+    assert op.webhook_url == "https://hooks.example.com/r1"
+    assert op.max_credits == "50"
+
+
+# --------------------------------------------------------------------------- organizations
+
+
+def test_organizations_are_normalised_deduplicated_and_aligned(hook, attach, context, capsys):
+    def bulk_enrich(domains: Sequence[str]) -> list[Any]:
+        hook.credits_spent += 1
+        hook.requests_sent += 1
+        return [{"id": "o1", "primary_domain": d} if d == "acme.com" else None for d in domains]
+
+    hook.bulk_enrich_organizations.side_effect = bulk_enrich
+    inputs = ["https://www.Acme.com/about", "nowhere.example", "acme.com", {"primary_domain": "acme.com"}]
+
+    result = attach(ApolloEnrichOrganizationsOperator(task_id="o", domains=inputs)).execute(context)
+
+    hook.bulk_enrich_organizations.assert_called_once_with(["acme.com", "nowhere.example"])
+    assert [r["status"] for r in result] == ["matched", "not_found", "matched", "matched"]
+    assert [r["input"] for r in result] == inputs
+    assert result[1]["organization"] is None
+    assert (
+        "Enriched 4 organizations: 3 matched, 1 not found; 1 credit spent in 1 call."
+        in capsys.readouterr().out
+    )
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "localhost", "https://", 42])
+def test_unusable_domains_are_refused_before_any_call(hook, attach, context, bad):
+    op = attach(ApolloEnrichOrganizationsOperator(task_id="o", domains=["acme.com", bad]))
+    with pytest.raises(ApolloConfigurationError, match=r"domains\[1\]"):
+        op.execute(context)
+    assert hook.method_calls == []
+
+
+def test_organization_output_path(hook, attach, context, tmp_path):
+    hook.bulk_enrich_organizations.return_value = [None]
+    target = tmp_path / "orgs.jsonl"
+    result = attach(
+        ApolloEnrichOrganizationsOperator(task_id="o", domains="acme.com", output_path=str(target))
+    ).execute(context)
+    assert result == {"path": str(target), "count": 1, "matched": 0, "not_found": 1}
