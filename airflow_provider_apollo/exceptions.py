@@ -16,7 +16,8 @@ class ApolloError(AirflowException):
     def __init__(self, message: str, *, endpoint: str | None = None, status_code: int | None = None) -> None:
         super().__init__(message)
         self.endpoint = endpoint
-        self.status_code = status_code
+        # Apollo's HTTP status (None before any answer); shadows AirflowException's API status.
+        self.status_code = status_code  # type: ignore[assignment]
 
 
 class ApolloConfigurationError(ApolloError, ValueError):
@@ -78,3 +79,11 @@ class ApolloResponseError(ApolloError):
 
 class ApolloBudgetExceededError(ApolloError):
     """A task's ``max_credits`` budget would be exceeded."""
+
+
+class ApolloUnreadableWriteError(ApolloAmbiguousWriteError, ApolloResponseError):
+    """A non-idempotent create got a 2xx answer the provider cannot read.
+
+    Apollo most likely acted on it, but the created record cannot be told from the answer:
+    it is ambiguous (reconcile before creating again) and a bad response at the same time.
+    """

@@ -1,0 +1,202 @@
+"""The filter keys each Apollo search accepts, checked before any request is sent.
+
+Apollo ignores unknown filter keys silently and answers an unfiltered page that looks like
+a real result (a typo such as ``person_title`` would enrich the wrong people and spend
+credits). So every search validates its filters against the documented keys below and
+fails with the unknown keys, their closest valid spellings and the full valid list.
+
+Apollo documents array filters with query-string spelling (``person_titles[]``) and ranges
+as ``revenue_range[min]``. In a JSON body these become ``"person_titles": [...]`` and
+``"revenue_range": {"min": ...}``; both spellings are accepted and sent as JSON.
+``page`` and ``per_page`` are method parameters, not filters.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_provider_apollo.exceptions import ApolloConfigurationError
+
+_RANGE_KEY = re.compile(r"^(?P<base>[a-z_]+)\[(?P<bound>min|max)\]$")
+_ARRAY_KEY = re.compile(r"^(?P<base>[a-z_]+)\[\]$")
+
+_JOB_FILTERS = frozenset(
+    {
+        "q_organization_job_titles",
+        "organization_job_locations",
+        "organization_num_jobs_range",
+        "organization_job_posted_at_range",
+    }
+)
+
+# From Apollo's People API Search reference (current) and the legacy reference.
+PEOPLE_SEARCH_FILTERS = frozenset(
+    {
+        "person_titles",
+        "include_similar_titles",
+        "person_locations",
+        "person_seniorities",
+        "organization_locations",
+        "q_organization_domains_list",
+        "q_organization_domains",  # legacy: newline-joined string
+        "contact_email_status",
+        "organization_ids",
+        "organization_num_employees_ranges",
+        "revenue_range",
+        "currently_using_all_of_technology_uids",
+        "currently_using_any_of_technology_uids",
+        "currently_not_using_any_of_technology_uids",
+        "q_keywords",
+        "prospected_by_current_team",
+        *_JOB_FILTERS,
+    }
+)
+
+ORGANIZATION_SEARCH_FILTERS = frozenset(
+    {
+        "organization_ids",
+        "organization_num_employees_ranges",
+        "organization_locations",
+        "organization_not_locations",
+        "revenue_range",
+        "currently_using_any_of_technology_uids",
+        "q_organization_keyword_tags",
+        "q_organization_name",
+        "q_organization_domains_list",
+        "latest_funding_amount_range",
+        "total_funding_range",
+        "latest_funding_date_range",
+        "prospected_by_current_team",
+        *_JOB_FILTERS,
+    }
+)
+
+CONTACT_SEARCH_FILTERS = frozenset(
+    {
+        "q_keywords",
+        "contact_stage_ids",
+        "contact_label_ids",
+        "label_ids",
+        "sort_by_field",
+        "sort_ascending",
+    }
+)
+
+ACCOUNT_SEARCH_FILTERS = frozenset(
+    {
+        "q_organization_name",
+        "account_stage_ids",
+        "account_label_ids",
+        "sort_by_field",
+        "sort_ascending",
+    }
+)
+
+TASK_SEARCH_FILTERS = frozenset(
+    {
+        "contact_ids",
+        "user_ids",
+        "task_types",
+        "type",
+        "status",
+        "statuses",
+        "priority",
+        "open_factor_names",
+        "sort_by_field",
+        "sort_ascending",
+    }
+)
+
+SEARCH_FILTERS: dict[str, frozenset[str]] = {
+    "people search": PEOPLE_SEARCH_FILTERS,
+    "organization search": ORGANIZATION_SEARCH_FILTERS,
+    "contact search": CONTACT_SEARCH_FILTERS,
+    "account search": ACCOUNT_SEARCH_FILTERS,
+    "task search": TASK_SEARCH_FILTERS,
+}
+
+RANGE_FILTERS = frozenset(
+    {
+        "revenue_range",
+        "organization_num_jobs_range",
+        "organization_job_posted_at_range",
+        "latest_funding_amount_range",
+        "total_funding_range",
+        "latest_funding_date_range",
+    }
+)
+
+_PARAMETERS = ("page", "per_page")
+
+
+def prepare_filters(search: str, filters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Validate ``filters`` for ``search`` and return the JSON body fragment to send.
+
+    :param search: one of :data:`SEARCH_FILTERS` (``"people search"``...).
+    :param filters: the caller's filters.
+    :raises ApolloConfigurationError: unknown keys (with suggestions and the valid list),
+        ``page``/``per_page`` given as filters, or a malformed range.
+    """
+    valid = SEARCH_FILTERS[search]
+    if filters is None:
+        return {}
+    if not isinstance(filters, Mapping):
+        raise ApolloConfigurationError(f"{search} filters must be a mapping; got {type(filters).__name__}.")
+    misplaced = [key for key in _PARAMETERS if key in filters]
+    if misplaced:
+        raise ApolloConfigurationError(
+            f"{search}: {', '.join(misplaced)} are not filters; pass them as the method's "
+            f"{' / '.join(f'{k}=' for k in misplaced)} parameter instead."
+        )
+    body: dict[str, Any] = {}
+    unknown: list[str] = []
+    for key, value in filters.items():
+        key_text = str(key)
+        range_match = _RANGE_KEY.match(key_text)
+        array_match = _ARRAY_KEY.match(key_text)
+        if range_match and range_match["base"] in RANGE_FILTERS and range_match["base"] in valid:
+            bounds = body.setdefault(range_match["base"], {})
+            if not isinstance(bounds, dict):
+                raise ApolloConfigurationError(
+                    f"{search}: give {range_match['base']!r} either as a mapping or as [min]/[max] keys."
+                )
+            bounds[range_match["bound"]] = value
+        elif array_match and array_match["base"] in valid:
+            body[array_match["base"]] = value
+        elif key_text in valid:
+            if key_text in RANGE_FILTERS:
+                _check_range(search, key_text, value)
+                body.setdefault(key_text, {}).update(value)
+            else:
+                body[key_text] = value
+        else:
+            unknown.append(key_text)
+    if unknown:
+        raise ApolloConfigurationError(_unknown_message(search, unknown, valid))
+    return body
+
+
+def _check_range(search: str, key: str, value: Any) -> None:
+    if not isinstance(value, Mapping) or not value or set(value) - {"min", "max"}:
+        raise ApolloConfigurationError(
+            f"{search}: filter {key!r} must be a mapping with 'min' and/or 'max' "
+            f"(or use '{key}[min]' / '{key}[max]'); got {value!r}."
+        )
+
+
+def _unknown_message(search: str, unknown: list[str], valid: frozenset[str]) -> str:
+    spelled = sorted(
+        valid | {f"{r}[min]" for r in RANGE_FILTERS & valid} | {f"{r}[max]" for r in RANGE_FILTERS & valid}
+    )
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, spelled, n=3, cutoff=0.6)
+        hints.append(f"{key!r} (did you mean {' or '.join(repr(c) for c in close)}?)" if close else repr(key))
+    return (
+        f"Unknown {search} filter{'s' if len(unknown) > 1 else ''}: {', '.join(hints)}. Apollo would "
+        f"silently ignore {'them' if len(unknown) > 1 else 'it'} and return unfiltered results. "
+        f"Valid filters: {', '.join(sorted(valid))}."
+    )

@@ -1,0 +1,236 @@
+"""Walk Apollo's ``page``/``per_page`` searches page by page, and know when to stop.
+
+Apollo has no cursor: a search is asked again with ``page=2, 3...``. A walk stops at the
+first of: an empty page, the last page (``pagination.total_pages``), all entries fetched
+(``total_entries``, also answered without ``pagination`` by people API search),
+``max_records``, or a page cap. People and organization search never show more than 500
+pages (50,000 records at 100 per page): a query with more matches silently loses records,
+so the walk warns, saying how many are left behind and how to split the query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
+
+MAX_PER_PAGE = 100
+SEARCH_PAGE_CAP = 500  # people and organization search display at most 500 pages
+
+log = logging.getLogger(__name__)
+
+
+def validate_per_page(per_page: int, *, maximum: int = MAX_PER_PAGE) -> int:
+    """Return ``per_page`` when it is a whole number in ``1..maximum``.
+
+    :param per_page: records per page requested by the caller.
+    :param maximum: the endpoint's largest page.
+    :raises ApolloConfigurationError: naming ``per_page`` and the allowed range.
+    """
+    if isinstance(per_page, bool) or not isinstance(per_page, int) or not 1 <= per_page <= maximum:
+        raise ApolloConfigurationError(
+            f"per_page must be a whole number from 1 to {maximum}; got {per_page!r}."
+        )
+    return per_page
+
+
+def validate_max_records(max_records: int | None) -> int | None:
+    """Return ``max_records`` when it is ``None`` (no limit) or a whole number >= 0.
+
+    :param max_records: the most records the caller wants.
+    """
+    if max_records is None:
+        return None
+    if isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 0:
+        raise ApolloConfigurationError(
+            f"max_records must be None (no limit) or a whole number >= 0; got {max_records!r}."
+        )
+    return max_records
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What one page says about the whole result.
+
+    :param total_entries: matching records, when Apollo says.
+    :param total_pages: pages, when Apollo says.
+    """
+
+    total_entries: int | None = None
+    total_pages: int | None = None
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def page_info(body: Mapping[str, Any]) -> PageInfo:
+    """Read ``pagination`` (or a top-level ``total_entries``) from one page's answer.
+
+    :param body: the decoded answer.
+    """
+    pagination = body.get("pagination")
+    if isinstance(pagination, Mapping):
+        total_entries = _as_int(pagination.get("total_entries"))
+        total_pages = _as_int(pagination.get("total_pages"))
+    else:
+        total_entries, total_pages = None, None
+    if total_entries is None:
+        total_entries = _as_int(body.get("total_entries"))
+    return PageInfo(total_entries=total_entries, total_pages=total_pages)
+
+
+def stop_reason(
+    *,
+    page: int,
+    per_page: int,
+    records_on_page: int,
+    records_so_far: int,
+    info: PageInfo,
+    max_records: int | None,
+    max_pages: int | None = None,
+) -> str | None:
+    """Why the walk ends after ``page``, or ``None`` to fetch the next page.
+
+    :param page: the page just fetched (1-based).
+    :param per_page: the page size asked for.
+    :param records_on_page: records that page held.
+    :param records_so_far: records yielded so far, this page included.
+    :param info: totals that page reported.
+    :param max_records: the caller's limit (``None``: no limit).
+    :param max_pages: a page cap (``None``: none).
+    """
+    if records_on_page == 0:
+        return "empty page"
+    if max_records is not None and records_so_far >= max_records:
+        return "max_records reached"
+    if info.total_pages is not None and page >= info.total_pages:
+        return "last page"
+    if info.total_entries is not None and page * per_page >= info.total_entries:
+        return "all entries fetched"
+    if info.total_pages is None and info.total_entries is None and records_on_page < per_page:
+        # Without totals, a short page is the only sign of the end that costs no call.
+        return "short page"
+    if max_pages is not None and page >= max_pages:
+        return "page cap reached"
+    return None
+
+
+@dataclass(frozen=True)
+class PageProgress:
+    """Progress after one page, handed to the ``on_page`` callback for logging.
+
+    :param page: the page just fetched.
+    :param total_pages: pages expected, when known.
+    :param records_so_far: records yielded so far.
+    :param total_entries: matching records, when known.
+    """
+
+    page: int
+    total_pages: int | None
+    records_so_far: int
+    total_entries: int | None
+
+
+def iter_records(
+    fetch_page: Callable[[int], Mapping[str, Any]],
+    *,
+    records_keys: Sequence[str],
+    per_page: int,
+    max_records: int | None = None,
+    max_pages: int | None = None,
+    what: str = "records",
+    split_hint: str | None = None,
+    on_page: Callable[[PageProgress], None] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Yield every record of a paged search, stopping by the rules of :func:`stop_reason`.
+
+    :param fetch_page: sends the request for one page number and returns the decoded answer.
+    :param records_keys: keys of the answer that hold records, concatenated in this order
+        (``["organizations", "accounts"]`` for organization search).
+    :param per_page: page size, already validated.
+    :param max_records: stop after this many records (``None``: all).
+    :param max_pages: the endpoint's page cap (500 for people/organization search).
+    :param what: name of the records for messages (``people``).
+    :param split_hint: how to split a query that hits the page cap (for the warning).
+    :param on_page: called after each page (log progress and quota there).
+    """
+    max_records = validate_max_records(max_records)
+    if max_records == 0:
+        return
+    yielded = 0
+    page = 1
+    while True:
+        body = fetch_page(page)
+        if not isinstance(body, Mapping):
+            raise ApolloResponseError(f"Apollo answered page {page} of the {what} search with a non-object.")
+        records: list[dict[str, Any]] = []
+        for key in records_keys:
+            value = body.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, list):
+                raise ApolloResponseError(
+                    f"Apollo answered page {page} of the {what} search with {key!r} that is not a list."
+                )
+            records.extend(r for r in value if isinstance(r, dict))
+        info = page_info(body)
+        if page == 1 and max_pages is not None:
+            _warn_if_capped(info, per_page, max_pages, max_records, what, split_hint)
+        for record in records:
+            if max_records is not None and yielded >= max_records:
+                break
+            yielded += 1
+            yield record
+        if on_page is not None:
+            on_page(PageProgress(page, info.total_pages, yielded, info.total_entries))
+        reason = stop_reason(
+            page=page,
+            per_page=per_page,
+            records_on_page=len(records),
+            records_so_far=yielded,
+            info=info,
+            max_records=max_records,
+            max_pages=max_pages,
+        )
+        if reason is not None:
+            log.debug("%s search stopped after page %d: %s (%d records).", what, page, reason, yielded)
+            return
+        page += 1
+
+
+def _warn_if_capped(
+    info: PageInfo,
+    per_page: int,
+    max_pages: int,
+    max_records: int | None,
+    what: str,
+    split_hint: str | None,
+) -> None:
+    reachable = max_pages * per_page
+    wanted = info.total_entries if max_records is None else min(max_records, info.total_entries or 0)
+    if info.total_entries is None or wanted is None or wanted <= reachable:
+        return
+    left_behind = info.total_entries - reachable
+    bigger_pages = " (use per_page=100 to reach 50,000)" if per_page < MAX_PER_PAGE else ""
+    log.warning(
+        "The %s search matches %d records but Apollo shows at most %d pages of %d (%d records)%s: "
+        "%d records will be left behind. Split the query into smaller ones%s and run each.",
+        what,
+        info.total_entries,
+        max_pages,
+        per_page,
+        reachable,
+        bigger_pages,
+        left_behind,
+        f", e.g. {split_hint}" if split_hint else "",
+    )
