@@ -5,8 +5,9 @@ What is retried, at most ``max_retries`` times after the first attempt:
 * **429** (``ApolloRateLimitError``): after ``Retry-After`` seconds when Apollo sends it
   (the sandbox's exact ``X-Sandbox-Retry-After-Exact`` is preferred), else after the
   exponential backoff below. With a quota pacer (the sync hook) the pacer does that wait
-  before the next attempt, so that one clock decides and the wait is never doubled. An hourly/daily window that will not reopen within
-  ``max_quota_wait`` is not retried: ``ApolloQuotaExhaustedError`` fails fast.
+  before the next attempt, so that one clock decides and the wait is never doubled.
+  An hourly/daily window that will not reopen within ``max_quota_wait`` is not retried:
+  ``ApolloQuotaExhaustedError`` fails fast.
 * **5xx, timeouts, dropped or refused connections** (``ApolloTransientError``), and a 2xx
   answer that cannot be decoded (``ApolloResponseError``: a proxy's HTML page, a truncated
   body), with exponential backoff: 1 s, 2 s, 4 s ... capped at 60 s, plus up to 1 s of
