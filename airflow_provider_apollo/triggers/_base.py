@@ -1,0 +1,89 @@
+"""The polling loop the Apollo triggers share: wait, look once, fire or wait again."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_apollo.hooks.async_apollo import ApolloAsyncHook
+from airflow_provider_apollo.triggers._events import error_event, success_event
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one look at Apollo found.
+
+    :param done: the sensor's condition holds.
+    :param data: the sensor's result when done.
+    :param summary: one line for the log.
+    """
+
+    done: bool
+    data: Any = None
+    summary: str = ""
+
+
+class ApolloPollingTrigger(BaseTrigger):
+    """Poll Apollo every ``poll_interval`` seconds until :meth:`poll` says done.
+
+    The sensor looked once on the worker just before deferring, so the trigger waits one
+    interval before its first look: deferring never spends a second credit at once.
+    An Apollo or Airflow error ends the wait with an ``error`` event (its class travels by
+    name, so ``execute_complete`` raises the same error the poking path would). The wait's
+    deadline is the sensor's ``timeout``, passed to ``defer()``: Airflow enforces it.
+
+    :param apollo_conn_id: Airflow connection of type ``apollo``.
+    :param poll_interval: seconds between two looks.
+    """
+
+    def __init__(self, *, apollo_conn_id: str, poll_interval: float) -> None:
+        super().__init__()
+        self.apollo_conn_id = apollo_conn_id
+        self.poll_interval = float(poll_interval)
+        # Not serialized: tests replace it so no test really waits.
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def _hook(self) -> ApolloAsyncHook:
+        return ApolloAsyncHook(self.apollo_conn_id)
+
+    @abstractmethod
+    async def poll(self, hook: ApolloAsyncHook) -> PollOutcome:
+        """Look at Apollo once and decide."""
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until done, then fire one ``success`` event; fire ``error`` on failure."""
+        polls = 0
+        hook = self._hook()
+        try:
+            async with hook:
+                while True:
+                    await self._sleep(self.poll_interval)
+                    polls += 1
+                    credits_before = hook.credits_spent
+                    outcome = await self.poll(hook)
+                    self.log.info(
+                        "Poll %d: %s; %g credits spent by this poll, %g since deferral.",
+                        polls,
+                        outcome.summary,
+                        hook.credits_spent - credits_before,
+                        hook.credits_spent,
+                    )
+                    if outcome.done:
+                        yield TriggerEvent(
+                            success_event(
+                                outcome.data,
+                                credits_spent=hook.credits_spent,
+                                requests_sent=hook.requests_sent,
+                                polls=polls,
+                            )
+                        )
+                        return
+        except AirflowException as exc:
+            self.log.error("Polling Apollo failed after %d poll(s): %s", polls, exc)
+            yield TriggerEvent(error_event(exc))
