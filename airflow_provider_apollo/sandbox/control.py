@@ -1,0 +1,150 @@
+"""The control plane under ``/_sandbox/``: stats, reset, world events and runtime configuration.
+
+Outside Apollo's namespace, needs no API key, and answers loopback clients only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from airflow_provider_apollo.sandbox.errors import unprocessable
+from airflow_provider_apollo.sandbox.faults import SandboxFaults
+from airflow_provider_apollo.sandbox.ratelimit import SandboxLimits
+from airflow_provider_apollo.sandbox.routes._io import ids_param
+from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
+
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
+
+
+def _loopback_only(request: Request) -> None:
+    host = request.client.host if request.client else ""
+    if host not in _LOOPBACK and not host.startswith("127."):
+        raise HTTPException(403, "The sandbox control plane only answers loopback clients.")
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if not body.strip():
+        return {}
+    try:
+        data = await request.json()
+    except ValueError:
+        raise unprocessable("The request body is not valid JSON; send a JSON object.") from None
+    if not isinstance(data, dict):
+        raise unprocessable("The request body must be a JSON object.")
+    return data
+
+
+def world_summary(runtime: SandboxRuntime) -> dict[str, Any]:
+    """What a test or a demo needs to know about the generated world, in one small object.
+
+    :param runtime: the sandbox runtime.
+    """
+    world = runtime.state.world
+    with runtime.state.lock:
+        hiring = [org for org in world.organizations if runtime.state.job_postings(org["id"])][:10]
+        return {
+            "seed": world.seed,
+            "counts": {
+                "organizations": len(world.organizations),
+                "people": len(world.people),
+                "people_with_email": len(world.people_by_email),
+                "job_postings": sum(len(p) for p in world.job_postings.values())
+                + sum(len(p) for p in runtime.state.added_job_postings.values()),
+            },
+            "user": world.user,
+            "email_accounts": world.email_accounts,
+            "sequences": world.sequences,
+            "contact_stages": world.contact_stages,
+            "account_stages": world.account_stages,
+            "opportunity_stages": world.opportunity_stages,
+            "labels": runtime.state.labels,
+            "sample_domains": [org["primary_domain"] for org in world.organizations[:10]],
+            "sample_organizations_hiring": [
+                {"id": org["id"], "name": org["name"], "primary_domain": org["primary_domain"]}
+                for org in hiring
+            ],
+            "sample_people": [
+                {"id": p["id"], "name": p["name"], "email": p["email"], "title": p["title"]}
+                for p in world.people[:10]
+            ],
+        }
+
+
+def build_router(runtime: SandboxRuntime) -> APIRouter:
+    """The control-plane routes, bound to one sandbox.
+
+    :param runtime: the sandbox runtime.
+    """
+    router = APIRouter(prefix="/_sandbox", dependencies=[Depends(_loopback_only)])
+    state = runtime.state
+
+    @router.get("/stats")
+    async def stats() -> JSONResponse:
+        return JSONResponse(state.stats())
+
+    @router.post("/reset")
+    async def reset() -> JSONResponse:
+        runtime.reset()
+        return JSONResponse({"reset": True})
+
+    @router.get("/world")
+    async def world() -> JSONResponse:
+        return JSONResponse(world_summary(runtime))
+
+    @router.post("/job_postings")
+    async def job_postings(request: Request) -> JSONResponse:
+        data = await _json_object(request)
+        postings = data.get("postings")
+        if not isinstance(postings, list):
+            raise unprocessable("postings must be an array of {'title': ..., 'posted_at': iso} objects")
+        created = state.add_job_postings(str(data.get("organization_id") or ""), postings)
+        return JSONResponse({"organization_job_postings": created})
+
+    @router.post("/tasks/complete")
+    async def complete_tasks(request: Request) -> JSONResponse:
+        data = await _json_object(request)
+        return JSONResponse({"tasks": state.complete_tasks(ids_param(data, "task_ids"))})
+
+    @router.get("/config")
+    async def get_config() -> JSONResponse:
+        return JSONResponse(config_of(runtime))
+
+    @router.post("/config")
+    async def configure(request: Request) -> JSONResponse:
+        data = await _json_object(request)
+        unknown = set(data) - {"limits", "faults"}
+        if unknown:
+            raise unprocessable(f"unknown config keys {sorted(unknown)}; send 'limits' and/or 'faults'")
+        try:
+            limits = (
+                SandboxLimits.from_dict(data["limits"], runtime.limiter.limits) if "limits" in data else None
+            )
+            faults = (
+                SandboxFaults.from_dict(data["faults"], runtime.injector.faults) if "faults" in data else None
+            )
+        except (TypeError, ValueError) as error:
+            raise unprocessable(str(error)) from None
+        if limits is not None:
+            runtime.limiter.configure(limits)
+        if faults is not None:
+            runtime.injector.configure(faults)
+        return JSONResponse(config_of(runtime))
+
+    return router
+
+
+def config_of(runtime: SandboxRuntime) -> dict[str, Any]:
+    """The limits and faults in force, as JSON.
+
+    :param runtime: the sandbox runtime.
+    """
+    from dataclasses import asdict
+
+    faults = asdict(runtime.injector.faults)
+    for key in ("endpoints", "methods"):
+        faults[key] = list(faults[key]) if faults[key] is not None else None
+    return {"limits": asdict(runtime.limiter.limits), "faults": faults}

@@ -1,0 +1,1 @@
+"""pytest plugin: the ``apollo_sandbox`` fixture (placeholder until the sandbox lands)."""

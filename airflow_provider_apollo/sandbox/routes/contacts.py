@@ -1,0 +1,167 @@
+"""Contact endpoints: create (with and without ``run_dedupe``), view, update, search, bulk, stages."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from airflow_provider_apollo.sandbox import prospecting, render
+from airflow_provider_apollo.sandbox.errors import unprocessable
+from airflow_provider_apollo.sandbox.routes._io import flag, ids_param, int_param, ok, read_params
+from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
+from airflow_provider_apollo.sandbox.world import Record
+
+MAX_BULK_RECORDS = 100
+MAX_PER_PAGE = 100
+
+
+def search_answer(key: str, records: list[Record], params: dict[str, Any]) -> dict[str, Any]:
+    """One page of a saved-record search in Apollo's shape (``pagination`` and friends).
+
+    ``per_page`` above 100 is capped, as Apollo does; the answer's pagination says so.
+
+    :param key: the list's key, e.g. ``"contacts"``.
+    :param records: every matching record.
+    :param params: request parameters (``page``, ``per_page``).
+    """
+    page = int_param(params, "page", 1)
+    per_page = int_param(params, "per_page", 25, maximum=MAX_PER_PAGE, clamp=True)
+    return {
+        key: copy.deepcopy(prospecting.page_of(records, page, per_page)),
+        "breadcrumbs": [],
+        "partial_results_only": False,
+        "disable_eu_prospecting": False,
+        "partial_results_limit": 10000,
+        "pagination": render.pagination(page, per_page, len(records)),
+        "num_fetch_result": None,
+    }
+
+
+def build_router(runtime: SandboxRuntime) -> APIRouter:
+    """The contact routes, bound to one sandbox.
+
+    :param runtime: the sandbox runtime.
+    """
+    router = APIRouter()
+    state = runtime.state
+
+    def labels_of(contact: Record) -> list[Record]:
+        return [copy.deepcopy(label) for label in state.labels if label["id"] in contact["label_ids"]]
+
+    @router.post("/contacts")
+    async def create_contact(request: Request) -> JSONResponse:
+        params = await read_params(request, runtime)
+        with state.lock:
+            contact, reason = state.create_contact(params, run_dedupe=flag(params, "run_dedupe"))
+            answer: dict[str, Any] = {
+                "contact": copy.deepcopy(contact),
+                "labels": labels_of(contact),
+                "team": {"id": state.world.team_id, "contacts_finder_empty": False},
+            }
+        if reason is not None:
+            answer["dedupe_result"] = {
+                "found_existing": True,
+                "match_reason": reason,
+                "existing_contact_id": contact["id"],
+            }
+        return ok(answer)
+
+    @router.get("/contacts/{id}")
+    async def get_contact(request: Request, id: str) -> JSONResponse:
+        await read_params(request, runtime)
+        with state.lock:
+            contact = state.contact(id)
+            return ok({"contact": copy.deepcopy(contact), "labels": labels_of(contact)})
+
+    @router.api_route("/contacts/{id}", methods=["PATCH", "PUT"])
+    async def update_contact(request: Request, id: str) -> JSONResponse:
+        params = await read_params(request, runtime)
+        with state.lock:
+            contact = state.update_contact(id, params)
+            return ok({"contact": copy.deepcopy(contact), "labels": labels_of(contact)})
+
+    @router.post("/contacts/search")
+    async def search_contacts(request: Request) -> JSONResponse:
+        params = await read_params(request, runtime)
+        with state.lock:
+            return ok(search_answer("contacts", state.search_contacts(params), params))
+
+    @router.post("/contacts/bulk_create")
+    async def bulk_create_contacts(request: Request) -> JSONResponse:
+        params = await read_params(request, runtime)
+        items = params.get("contacts")
+        if not isinstance(items, list) or not items:
+            raise unprocessable("contacts must be a non-empty array of contact objects")
+        if len(items) > MAX_BULK_RECORDS:
+            raise unprocessable(f"contacts can hold at most {MAX_BULK_RECORDS} per call; got {len(items)}")
+        created: list[Record] = []
+        existing: list[Record] = []
+        with state.lock:
+            for item in items:
+                if not isinstance(item, dict):
+                    raise unprocessable("each entry of contacts must be an object")
+                contact, reason = state.create_contact(item, run_dedupe=flag(params, "run_dedupe"))
+                (existing if reason else created).append(copy.deepcopy(contact))
+        return ok({"created_contacts": created, "existing_contacts": existing})
+
+    @router.post("/contacts/bulk_update")
+    async def bulk_update_contacts(request: Request) -> JSONResponse:
+        params = await read_params(request, runtime)
+        with state.lock:
+            edits = bulk_edits(params, "contact")
+            for contact_id, _fields in edits:
+                state.contact(contact_id)
+            updated = [copy.deepcopy(state.update_contact(cid, fields)) for cid, fields in edits]
+        return ok({"contacts": updated})
+
+    @router.post("/contacts/update_stages")
+    async def update_stages(request: Request) -> JSONResponse:
+        params = await read_params(request, runtime)
+        contact_ids = ids_param(params, "contact_ids")
+        stage_id = params.get("contact_stage_id")
+        with state.lock:
+            for contact_id in contact_ids:
+                state.contact(contact_id)
+            fields = {"contact_stage_id": stage_id}
+            return ok({"contacts": [copy.deepcopy(state.update_contact(cid, fields)) for cid in contact_ids]})
+
+    @router.post("/contacts/update_owners")
+    async def update_owners(request: Request) -> JSONResponse:
+        params = await read_params(request, runtime)
+        contact_ids = ids_param(params, "contact_ids")
+        with state.lock:
+            for contact_id in contact_ids:
+                state.contact(contact_id)
+            fields = {"owner_id": params.get("owner_id")}
+            return ok({"contacts": [copy.deepcopy(state.update_contact(cid, fields)) for cid in contact_ids]})
+
+    @router.get("/contact_stages")
+    async def contact_stages(request: Request) -> JSONResponse:
+        await read_params(request, runtime)
+        return ok({"contact_stages": state.world.contact_stages})
+
+    return router
+
+
+def bulk_edits(params: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """``(id, fields)`` pairs from either bulk-update spelling Apollo accepts.
+
+    ``{"<kind>_ids": [...], <fields>}`` applies the same fields to every record;
+    ``{"<kind>_attributes": [{"id": ..., <fields>}, ...]}`` gives each record its own.
+
+    :param params: request parameters.
+    :param kind: ``contact`` or ``account``.
+    """
+    attributes = params.get(f"{kind}_attributes")
+    if attributes is not None:
+        if not isinstance(attributes, list) or not all(
+            isinstance(a, dict) and a.get("id") for a in attributes
+        ):
+            raise unprocessable(f"{kind}_attributes must be an array of objects, each with an 'id'")
+        return [(str(a["id"]), {k: v for k, v in a.items() if k != "id"}) for a in attributes]
+    ids = ids_param(params, f"{kind}_ids")
+    fields = {k: v for k, v in params.items() if k != f"{kind}_ids"}
+    return [(record_id, fields) for record_id in ids]

@@ -1,0 +1,105 @@
+"""Team endpoints: opportunities, users, mailboxes, labels, custom fields, stages, API usage."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from airflow_provider_apollo.sandbox.ratelimit import endpoint_group
+from airflow_provider_apollo.sandbox.routes._io import ok, read_params
+from airflow_provider_apollo.sandbox.routes.contacts import search_answer
+from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
+
+API_PREFIX = "/api/v1"
+
+
+def usage_key(api_path: str) -> str:
+    """Apollo's usage-stats key for an endpoint: a JSON ``[controller, action]`` pair.
+
+    :param api_path: path template relative to ``/api/v1``, e.g. ``/contacts/search``.
+    """
+    controller, _, action = api_path.strip("/").rpartition("/")
+    return json.dumps([f"api/v1/{controller}".rstrip("/"), action])
+
+
+def build_router(runtime: SandboxRuntime) -> APIRouter:
+    """The team routes, bound to one sandbox.
+
+    :param runtime: the sandbox runtime.
+    """
+    router = APIRouter()
+    state = runtime.state
+
+    @router.post("/opportunities")
+    async def create_opportunity(request: Request) -> JSONResponse:
+        params = await read_params(request, runtime)
+        return ok({"opportunity": copy.deepcopy(state.create_opportunity(params))})
+
+    @router.get("/opportunities/search")
+    async def search_opportunities(request: Request) -> JSONResponse:
+        params = await read_params(request, runtime)
+        with state.lock:
+            return ok(search_answer("opportunities", list(state.opportunities.values()), params))
+
+    @router.get("/opportunities/{id}")
+    async def get_opportunity(request: Request, id: str) -> JSONResponse:
+        await read_params(request, runtime)
+        with state.lock:
+            return ok({"opportunity": copy.deepcopy(state.opportunity(id))})
+
+    @router.patch("/opportunities/{id}")
+    async def update_opportunity(request: Request, id: str) -> JSONResponse:
+        params = await read_params(request, runtime)
+        with state.lock:
+            return ok({"opportunity": copy.deepcopy(state.update_opportunity(id, params))})
+
+    @router.get("/opportunity_stages")
+    async def opportunity_stages(request: Request) -> JSONResponse:
+        await read_params(request, runtime)
+        return ok({"opportunity_stages": state.world.opportunity_stages})
+
+    @router.get("/users/search")
+    async def users(request: Request) -> JSONResponse:
+        params = await read_params(request, runtime)
+        return ok(search_answer("users", [state.world.user], params))
+
+    @router.get("/email_accounts")
+    async def email_accounts(request: Request) -> JSONResponse:
+        await read_params(request, runtime)
+        return ok({"email_accounts": state.world.email_accounts})
+
+    @router.get("/labels")
+    async def labels(request: Request) -> JSONResponse:
+        await read_params(request, runtime)
+        with state.lock:
+            # Apollo answers a bare JSON array here, unlike every other list endpoint.
+            return ok(copy.deepcopy(state.labels))
+
+    @router.get("/typed_custom_fields")
+    async def typed_custom_fields(request: Request) -> JSONResponse:
+        await read_params(request, runtime)
+        return ok({"typed_custom_fields": state.world.custom_fields})
+
+    @router.get("/fields")
+    async def fields(request: Request) -> JSONResponse:
+        await read_params(request, runtime)
+        return ok({"fields": state.world.custom_fields})
+
+    @router.post("/usage_stats/api_usage_stats")
+    async def api_usage_stats(request: Request) -> JSONResponse:
+        await read_params(request, runtime)
+        answer = {}
+        for route in request.app.routes:
+            if isinstance(route, APIRoute) and route.path.startswith(f"{API_PREFIX}/"):
+                api_path = route.path.removeprefix(API_PREFIX)
+                for method in sorted(route.methods):
+                    answer[usage_key(api_path)] = runtime.limiter.usage(
+                        f"{method} {api_path}", endpoint_group(api_path)
+                    )
+        return ok(answer)
+
+    return router

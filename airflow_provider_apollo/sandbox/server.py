@@ -1,0 +1,202 @@
+"""``ApolloSandbox``: the sandbox served by uvicorn in a background thread, as a context manager."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from airflow_provider_apollo.sandbox.faults import FaultInjector, SandboxFaults
+from airflow_provider_apollo.sandbox.ratelimit import RateLimiter, SandboxLimits
+from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
+from airflow_provider_apollo.sandbox.state import SandboxState
+from airflow_provider_apollo.sandbox.world import Record, generate_world
+
+DEFAULT_API_KEY = "sandbox-key"
+_START_TIMEOUT_SECONDS = 15.0
+
+
+class ApolloSandbox:
+    """A local, stateful Apollo API on a loopback port, for tests, demos and benchmarks.
+
+    ``with ApolloSandbox() as sb:`` starts it on a free port; point the ``apollo_default``
+    connection at it with ``sb.env`` (or ``sb.connection_json``).
+
+    :param api_key: the key clients must send in ``X-Api-Key``.
+    :param seed: world seed: same seed, same people, organizations and ids.
+    :param people: people in Apollo's database.
+    :param organizations: organizations; default one per ten people.
+    :param limits: rate limits; default paid-plan figures (tests are not throttled).
+    :param faults: injected faults; default none.
+    :param master_key: whether ``api_key`` is a master key (else master-only endpoints answer 403).
+    :param host: interface to bind; keep the loopback default unless you know why not.
+    :param port: port to bind; 0 picks a free one.
+    :param oauth_tokens: tokens accepted as ``Authorization: Bearer``.
+    :param reference_time: "now" of the generated job postings; default today 00:00 UTC.
+    """
+
+    def __init__(
+        self,
+        api_key: str = DEFAULT_API_KEY,
+        seed: int = 42,
+        people: int = 5000,
+        organizations: int | None = None,
+        limits: SandboxLimits | None = None,
+        faults: SandboxFaults | None = None,
+        master_key: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        oauth_tokens: Sequence[str] = (),
+        reference_time: datetime | None = None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key must be a non-empty string")
+        self.api_key = api_key
+        self.host = host
+        self._requested_port = port
+        world = generate_world(
+            seed=seed, people=people, organizations=organizations, reference_time=reference_time
+        )
+        self.runtime = SandboxRuntime(
+            state=SandboxState(lambda: world),
+            api_key=api_key,
+            oauth_tokens=tuple(oauth_tokens),
+            master_key=master_key,
+            limiter=RateLimiter(limits or SandboxLimits()),
+            injector=FaultInjector(faults or SandboxFaults()),
+        )
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self.port: int | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+    def start(self) -> ApolloSandbox:
+        """Bind the port and serve in a daemon thread; returns once it accepts connections."""
+        if self._thread is not None:
+            raise RuntimeError("this ApolloSandbox is already running; call stop() first")
+        import uvicorn  # heavy: only when a sandbox really starts
+
+        from airflow_provider_apollo.sandbox.app import build_app
+
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._requested_port))
+        sock.listen(128)
+        sock.set_inheritable(True)
+        self._socket = sock
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            build_app(self.runtime),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,
+            server_header=False,
+            # A "slow" fault may still be sleeping at shutdown: do not wait 35 s for it.
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name=f"apollo-sandbox-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the Apollo sandbox did not start on {self.host}:{self.port}")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port (idempotent)."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = None
+        self._thread = None
+        self._socket = None
+
+    def __enter__(self) -> ApolloSandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------- addresses
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (no ``/api/v1``: that is the client's business)."""
+        if self.port is None:
+            raise RuntimeError("the sandbox is not started; use 'with ApolloSandbox() as sb' or sb.start()")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def connection_json(self) -> str:
+        """An Airflow connection of type ``apollo`` pointing here, as JSON."""
+        return json.dumps({"conn_type": "apollo", "host": self.base_url, "password": self.api_key})
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment variables that make ``apollo_default`` point here."""
+        return {"AIRFLOW_CONN_APOLLO_DEFAULT": self.connection_json}
+
+    # ---------------------------------------------------------------- inspection and control
+    @property
+    def state(self) -> SandboxState:
+        """The in-process state (records, world, counters), for assertions in tests."""
+        return self.runtime.state
+
+    def stats(self) -> dict[str, Any]:
+        """Same JSON as ``GET /_sandbox/stats``."""
+        return self.runtime.state.stats()
+
+    def reset(self) -> None:
+        """Back to the freshly generated world: no CRM records, counters and windows zeroed."""
+        self.runtime.reset()
+
+    def configure(self, limits: SandboxLimits | None = None, faults: SandboxFaults | None = None) -> None:
+        """Change limits and/or faults while running.
+
+        :param limits: new limits (usage so far is kept).
+        :param faults: new faults (the seeded sequence restarts).
+        """
+        if limits is not None:
+            self.runtime.limiter.configure(limits)
+        if faults is not None:
+            self.runtime.injector.configure(faults)
+
+    def add_job_postings(self, organization_id: str, postings: Sequence[dict[str, Any]]) -> list[Record]:
+        """Publish job postings at an organization (what a job-postings sensor waits for).
+
+        :param organization_id: world organization id.
+        :param postings: ``{"title": ..., "posted_at": iso}`` dicts.
+        """
+        return self.runtime.state.add_job_postings(organization_id, postings)
+
+    def complete_tasks(self, task_ids: Sequence[str]) -> list[Record]:
+        """Mark tasks completed, as a rep would in Apollo.
+
+        :param task_ids: task ids.
+        """
+        return self.runtime.state.complete_tasks(task_ids)
