@@ -7,11 +7,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import pendulum
+
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
 from airflow_provider_apollo.operators._resolve import resolve_email_account_id, resolve_sequence_id
 from airflow_provider_apollo.operators._validation import (
     as_contact_ids,
+    as_list,
     as_string_list,
     choice,
     chunks,
@@ -27,6 +30,8 @@ SEQUENCE_BATCH_SIZE = 100
 #: The reason reported for a contact that was already in the sequence.
 ALREADY_IN_SEQUENCE = "already_in_sequence"
 REMOVE_MODES = ("remove", "mark_as_finished", "stop")
+#: How far Apollo's clock may be ahead of the worker's when dating an enrolment.
+ENROLMENT_CLOCK_SKEW = pendulum.duration(minutes=2)
 
 
 class ApolloAddToSequenceOperator(ApolloBaseOperator):
@@ -36,7 +41,8 @@ class ApolloAddToSequenceOperator(ApolloBaseOperator):
     its id once per task, and an unknown or ambiguous name fails listing the candidates.
     Apollo never enrols a contact twice in the same sequence, so a re-run (or a retry) adds
     only the contacts that are not in yet and reports the others as
-    ``"already_in_sequence"``.
+    ``"already_in_sequence"``: known from the input contact records when they are records
+    (e.g. from ApolloCreateContactsOperator), else from the enrolment dates in Apollo's answer.
 
     :param sequence_id: the sequence's id. (templated)
     :param sequence_name: the sequence's exact name (case-insensitive), instead of
@@ -113,9 +119,13 @@ class ApolloAddToSequenceOperator(ApolloBaseOperator):
         if email_account_id is None:
             email_account_id = resolve_email_account_id(self.hook, str(email_account))
 
+        # Apollo answers contacts it enrolled and contacts that were already in the sequence
+        # alike; the records given as input (from before this request) tell them apart.
+        known = _records_by_id(self.contact_ids)
         added: list[str] = []
         skipped: dict[str, str] = {}
         for batch in chunks(contact_ids, SEQUENCE_BATCH_SIZE):
+            sent_at = pendulum.now("UTC")
             answer = self.hook.add_contacts_to_sequence(
                 sequence_id,
                 list(batch),
@@ -129,9 +139,14 @@ class ApolloAddToSequenceOperator(ApolloBaseOperator):
                 user_id=user_id,
             )
             reasons = skipped_reasons(answer)
+            answered = _records_by_id(answer.get("contacts") if isinstance(answer, Mapping) else None)
             for contact_id in batch:
                 if contact_id in reasons:
                     skipped[contact_id] = reasons[contact_id]
+                elif _in_sequence(known.get(contact_id), sequence_id) or _enrolled_before(
+                    answered.get(contact_id), sequence_id, sent_at
+                ):
+                    skipped[contact_id] = ALREADY_IN_SEQUENCE
                 else:
                     added.append(contact_id)
 
@@ -157,6 +172,44 @@ def skipped_reasons(answer: Mapping[str, Any]) -> dict[str, str]:
     if isinstance(reported, Sequence) and not isinstance(reported, str):
         return {str(contact_id): "skipped" for contact_id in reported}
     return {}
+
+
+def _records_by_id(value: Any) -> dict[str, Mapping[str, Any]]:
+    """The contact records among ``value`` (ids are skipped), by id."""
+    items = as_list("contact_ids", value) if value is not None else []
+    return {str(item["id"]): item for item in items if isinstance(item, Mapping) and item.get("id")}
+
+
+def _in_sequence(contact: Mapping[str, Any] | None, sequence_id: str) -> bool:
+    """Whether a contact record (read before the request) shows it enrolled in the sequence."""
+    if contact is None:
+        return False
+    if sequence_id in (contact.get("emailer_campaign_ids") or ()):
+        return True
+    return any(status.get("emailer_campaign_id") == sequence_id for status in _campaign_statuses(contact))
+
+
+def _enrolled_before(contact: Mapping[str, Any] | None, sequence_id: str, sent_at: pendulum.DateTime) -> bool:
+    """Whether Apollo's answer shows the contact added to the sequence before this request.
+
+    ``ENROLMENT_CLOCK_SKEW`` absorbs a difference between the worker's and Apollo's clocks; a
+    retry within that window reports a contact as added again, but never enrols it twice.
+    """
+    for status in _campaign_statuses(contact):
+        if status.get("emailer_campaign_id") != sequence_id or not isinstance(status.get("added_at"), str):
+            continue
+        try:
+            added_at = pendulum.parse(status["added_at"], tz="UTC")
+        except ValueError:
+            continue
+        if isinstance(added_at, pendulum.DateTime) and added_at < sent_at - ENROLMENT_CLOCK_SKEW:
+            return True
+    return False
+
+
+def _campaign_statuses(contact: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    statuses = (contact or {}).get("contact_campaign_statuses") or ()
+    return [status for status in statuses if isinstance(status, Mapping)]
 
 
 def _reason(reason: Any) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pendulum
 import pytest
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
@@ -233,3 +234,45 @@ def test_remove_arguments_are_checked_before_any_call(hook, attach, context, kwa
     with pytest.raises(ApolloConfigurationError, match=message):
         op.execute(context)
     assert hook.method_calls == []
+
+
+def _silent_rerun_answer(hook, added_at: str) -> None:
+    """Apollo's real behaviour: already-enrolled contacts come back in ``contacts``, not skipped."""
+    hook.add_contacts_to_sequence.side_effect = None
+    hook.add_contacts_to_sequence.return_value = {
+        "contacts": [
+            {
+                "id": "c1",
+                "emailer_campaign_ids": ["s1"],
+                "contact_campaign_statuses": [{"emailer_campaign_id": "s1", "added_at": added_at}],
+            }
+        ],
+        "skipped_contact_ids": {},
+    }
+
+
+def test_already_enrolled_is_known_from_the_input_contact_record(hook, attach, context):
+    _silent_rerun_answer(hook, added_at=pendulum.now("UTC").to_iso8601_string())
+    record = {"id": "c1", "emailer_campaign_ids": ["s1"]}  # as ApolloCreateContactsOperator returns it
+    result = attach(
+        ApolloAddToSequenceOperator(
+            task_id="a", sequence_id="s1", email_account_id="ea1", contact_ids=[record]
+        )
+    ).execute(context)
+    assert result["skipped"] == {"c1": "already_in_sequence"}
+
+
+def test_already_enrolled_is_known_from_the_enrolment_date_in_the_answer(hook, attach, context):
+    _silent_rerun_answer(hook, added_at=pendulum.now("UTC").subtract(hours=20).to_iso8601_string())
+    result = attach(
+        ApolloAddToSequenceOperator(task_id="a", sequence_id="s1", email_account_id="ea1", contact_ids=["c1"])
+    ).execute(context)
+    assert result == {"sequence_id": "s1", "added": [], "skipped": {"c1": "already_in_sequence"}}
+
+
+def test_an_enrolment_dated_now_is_an_addition(hook, attach, context):
+    _silent_rerun_answer(hook, added_at=pendulum.now("UTC").to_iso8601_string())
+    result = attach(
+        ApolloAddToSequenceOperator(task_id="a", sequence_id="s1", email_account_id="ea1", contact_ids=["c1"])
+    ).execute(context)
+    assert result == {"sequence_id": "s1", "added": ["c1"], "skipped": {}}
