@@ -21,12 +21,11 @@ MAX_TASKS_PER_PAGE = 100
 class ApolloTasksSensor(ApolloBaseSensor):
     """Wait until every watched Apollo task reached a target status (or ``min_matches`` did).
 
-    Each poke walks ``POST /tasks/search`` with ``filters`` (0 credits) and keeps the tasks
-    that match ``task_ids``, ``contact_ids`` and ``task_type``. Those three are checked on
-    the answer, not sent: Apollo silently ignores filters it does not know, so checking
-    them locally keeps the sensor right whatever the search supports; narrow the search
-    itself with ``filters`` (validated by the hook). While no task matches, the sensor keeps
-    waiting (the tasks may not exist yet) and says so in the log.
+    Each poke walks ``POST /tasks/search`` (0 credits) with ``filters`` (validated by the
+    hook; ``contact_ids`` is added to narrow the search) and keeps the tasks that match
+    ``task_ids``, ``contact_ids`` and ``task_type``. Those are checked on the answer too:
+    Apollo silently ignores filters it does not support and would return other tasks. While
+    no task matches, the sensor keeps waiting (the tasks may not exist yet) and says so.
 
     Returns the matching tasks that reached a target status, compact (no embedded contact
     or account, which would put personal data in XCom)::
@@ -113,10 +112,16 @@ class ApolloTasksSensor(ApolloBaseSensor):
             min_matches=self.min_matches,
         )
 
+    def _search_filters(self, criteria: TaskCriteria) -> dict[str, Any]:
+        filters = dict(self.filters or {})
+        if criteria.contact_ids and "contact_ids" not in filters:
+            filters["contact_ids"] = list(criteria.contact_ids)
+        return filters
+
     def check(self, context: Context) -> tuple[PokeReturnValue, str]:
         """Walk the task search once and decide."""
         criteria = self._task_criteria()
-        tasks = self.hook.iter_tasks(dict(self.filters or {}), per_page=self.per_page)
+        tasks = self.hook.iter_tasks(self._search_filters(criteria), per_page=self.per_page)
         verdict = criteria.evaluate(tasks)
         if verdict.matching == 0:
             self.log.info("No task matches yet (they may not be created yet): waiting.")
@@ -127,7 +132,7 @@ class ApolloTasksSensor(ApolloBaseSensor):
         criteria = self._task_criteria()
         return ApolloTasksTrigger(
             apollo_conn_id=self.apollo_conn_id,
-            filters=dict(self.filters or {}),
+            filters=self._search_filters(criteria),
             **criteria.to_json(),
             per_page=self.per_page,
             poll_interval=self.poke_interval,
