@@ -1,0 +1,127 @@
+"""Scenario 1: a big enrichment against a tight quota, provider vs hand-rolled, one task each.
+
+The sandbox allows ``L`` bulk-enrichment calls and ``10 L`` single-enrichment calls per
+window of ``W`` seconds (a compressed minute). Enriching ``N`` people takes at least
+``ceil(N / 10)`` calls (bulk, 10 people each), so at least ``ceil(ceil(N / 10) / L)``
+windows: the bound is that many windows times ``W``. The hand-rolled way needs ``N`` single
+calls at ``10 L`` per window: the same number of windows, so both are held to the same bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchmarks.enrichment_runs import (
+    RunResult,
+    baseline_worker,
+    bound_windows,
+    match_details,
+    provider_worker,
+    quota_limits,
+    run_side,
+)
+from benchmarks.report import Table, verdict
+
+TITLE = "1. Quota-bound enrichment"
+TARGET_RATIO = 1.15
+TARGET_429_PER_WINDOW = 1
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The run's size.
+
+    :param people: ``N``, people to enrich.
+    :param bulk_per_window: ``L``, bulk calls per window (single calls: ``10 L``).
+    :param window_seconds: ``W``, the compressed minute.
+    """
+
+    people: int
+    bulk_per_window: int
+    window_seconds: float
+
+
+QUICK = Sizes(people=60, bulk_per_window=3, window_seconds=0.5)
+FULL = Sizes(people=3000, bulk_per_window=30, window_seconds=2.0)
+
+
+def add_side(table: Table, name: str, result: RunResult, bound_seconds: float, people: int) -> None:
+    """One row per side; the columns are the same in scenarios 1 and 2.
+
+    :param table: the table.
+    :param name: the row's name.
+    :param result: the side's run.
+    :param bound_seconds: the quota's bound.
+    :param people: people asked for, over all workers.
+    """
+    windows = max(1, len(result.per_window_429))
+    table.add_row(
+        name,
+        result.wall_seconds,
+        result.wall_seconds / bound_seconds,
+        result.calls,
+        result.rate_limited,
+        result.rate_limited / windows,
+        result.max_429_per_window,
+        result.credits,
+        f"{result.matched}/{people}",
+        result.failed_tasks,
+    )
+
+
+COLUMNS = [
+    "side",
+    "wall (s)",
+    "wall / bound",
+    "API calls",
+    "429s",
+    "429s / window",
+    "max 429s in a window",
+    "credits",
+    "matched",
+    "failed tasks",
+]
+
+
+def run(quick: bool) -> list[Table]:
+    """Enrich ``N`` people under the quota, provider then baseline, and compare with the bound.
+
+    :param quick: tiny sizes for CI.
+    """
+    from airflow_provider_apollo.sandbox import ApolloSandbox
+
+    sizes = QUICK if quick else FULL
+    windows = bound_windows(sizes.people, sizes.bulk_per_window)
+    bound = windows * sizes.window_seconds
+    limits = quota_limits(sizes.bulk_per_window, sizes.window_seconds)
+    with ApolloSandbox(seed=5, people=max(5000, sizes.people), limits=limits) as sandbox:
+        details = match_details(sandbox, sizes.people)
+        provider = run_side(sandbox, provider_worker, [details], window_seconds=sizes.window_seconds)
+        baseline = run_side(sandbox, baseline_worker, [details], window_seconds=sizes.window_seconds)
+
+    table = Table(TITLE, COLUMNS)
+    add_side(table, "provider (bulk_enrich_people)", provider, bound, sizes.people)
+    add_side(table, "hand-rolled (HttpHook + tenacity)", baseline, bound, sizes.people)
+    table.note(
+        f"N={sizes.people:,} people; bulk limit L={sizes.bulk_per_window}/window, single limit "
+        f"{10 * sizes.bulk_per_window}/window, window W={sizes.window_seconds:g}s; no other limit"
+    )
+    table.note(
+        f"bound = ceil(ceil(N/10)/L) = {windows} windows x {sizes.window_seconds:g}s = {bound:g}s "
+        f"(the last window's calls can start at {bound - sizes.window_seconds:g}s, so < 1.0 is possible)"
+    )
+    ratio = provider.wall_seconds / bound
+    table.note(verdict(ratio <= TARGET_RATIO, f"provider wall/bound {ratio:.2f}", f"<= {TARGET_RATIO}"))
+    table.note(
+        verdict(
+            provider.max_429_per_window <= TARGET_429_PER_WINDOW,
+            f"provider max 429s in one window {provider.max_429_per_window}",
+            f"<= {TARGET_429_PER_WINDOW}",
+        )
+    )
+    table.note(verdict(provider.failed_tasks == 0, f"provider failed tasks {provider.failed_tasks}", "0"))
+    table.note(f"hand-rolled wall/bound {baseline.wall_seconds / bound:.2f} (no target: reported beside it)")
+    for side, result in (("provider", provider), ("hand-rolled", baseline)):
+        for error in result.errors:
+            table.note(f"{side} task failed: {error[:300]}")
+    return [table]
