@@ -405,7 +405,8 @@ class ApolloHook(BaseHook):
         self.quota.observe(template, response.headers)
         status = response.status_code
         if 300 <= status < 400:
-            raise ApolloResponseError(
+            # Not retried: a redirect means the base URL points at the wrong place.
+            raise ApolloConfigurationError(
                 f"Apollo answered {where} with a redirect ({status}); redirects are not followed so the "
                 "API key never reaches another host. Check the connection's base URL.",
                 endpoint=relative,
