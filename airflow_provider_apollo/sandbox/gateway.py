@@ -177,7 +177,13 @@ class ApolloGateway:
             await drop_connection(send)
             return
         if fault == "slow":
-            await asyncio.sleep(runtime.injector.faults.slow_seconds)
+            deadline = asyncio.get_running_loop().time() + runtime.injector.faults.slow_seconds
+            # Sleep in short steps so a server shutdown does not wait for the full delay.
+            while asyncio.get_running_loop().time() < deadline:
+                if runtime.stopping.is_set():
+                    await drop_connection(send)
+                    return
+                await asyncio.sleep(min(0.05, max(0.0, deadline - asyncio.get_running_loop().time())))
 
         verdict = runtime.limiter.hit(endpoint, endpoint_group(api_path))
         if not verdict.allowed:

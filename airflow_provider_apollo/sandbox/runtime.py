@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ class SandboxRuntime:
     :param master_key: whether the key is a master key (else master-only endpoints answer 403).
     :param limiter: the rate limiter.
     :param injector: the fault injector.
+    :param stopping: set when the server shuts down, so slow answers stop waiting.
     """
 
     state: SandboxState
@@ -28,6 +30,7 @@ class SandboxRuntime:
     master_key: bool = True
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(SandboxLimits()))
     injector: FaultInjector = field(default_factory=lambda: FaultInjector(SandboxFaults()))
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def reset(self) -> None:
         """Fresh world state, zeroed counters, restarted windows and fault sequence."""

@@ -121,6 +121,7 @@ class ApolloSandbox:
 
     def stop(self) -> None:
         """Stop serving and release the port (idempotent)."""
+        self.runtime.stopping.set()
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -130,6 +131,7 @@ class ApolloSandbox:
         self._server = None
         self._thread = None
         self._socket = None
+        self.runtime.stopping.clear()
 
     def __enter__(self) -> ApolloSandbox:
         return self.start()
