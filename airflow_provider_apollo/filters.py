@@ -147,9 +147,10 @@ def prepare_filters(search: str, filters: Mapping[str, Any] | None) -> dict[str,
         raise ApolloConfigurationError(f"{search} filters must be a mapping; got {type(filters).__name__}.")
     misplaced = [key for key in _PARAMETERS if key in filters]
     if misplaced:
+        names = " and ".join(repr(k) for k in misplaced)
         raise ApolloConfigurationError(
-            f"{search}: {', '.join(misplaced)} are not filters; pass them as the method's "
-            f"{' / '.join(f'{k}=' for k in misplaced)} parameter instead."
+            f"{search}: {names} {'is' if len(misplaced) == 1 else 'are'} not a filter: give page= / "
+            "per_page= as method arguments (the iter_* methods walk the pages themselves)."
         )
     body: dict[str, Any] = {}
     unknown: list[str] = []
