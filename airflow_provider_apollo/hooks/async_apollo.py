@@ -13,6 +13,7 @@ The API key travels in one header only; it is never put in a URL, a log line or 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -55,6 +56,7 @@ class ApolloAsyncHook(BaseHook):
     :param max_retries: retries for 429/5xx/connection errors; overrides extra ``max_retries``.
     :param transport: an httpx transport (tests pass ``httpx.MockTransport``).
     :param sleep: the async wait used for backoff and pacing (tests inject a fake).
+    :param clock: the monotonic clock quota pacing reads (tests inject one ``sleep`` advances).
     """
 
     conn_name_attr = "apollo_conn_id"
@@ -68,6 +70,7 @@ class ApolloAsyncHook(BaseHook):
         max_retries: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.apollo_conn_id = apollo_conn_id
@@ -75,6 +78,7 @@ class ApolloAsyncHook(BaseHook):
         self._max_retries_override = max_retries
         self._transport = transport
         self._sleep = sleep
+        self._clock = clock
         self._config: ApolloConnectionConfig | None = None
         self._client: httpx.AsyncClient | None = None
         self._quota: QuotaTracker | None = None
@@ -115,7 +119,7 @@ class ApolloAsyncHook(BaseHook):
     async def _get_client(self) -> httpx.AsyncClient:
         if self._client is None:
             config = await self.get_config()
-            self._quota = QuotaTracker(max_quota_wait=config.max_quota_wait)
+            self._quota = QuotaTracker(max_quota_wait=config.max_quota_wait, clock=self._clock)
             self._client = httpx.AsyncClient(
                 base_url=config.base_url + "/",
                 headers={**config.auth_headers(), "Accept": "application/json"},

@@ -85,7 +85,7 @@ class TestValidation:
         assert hook.calls == []
 
     def test_no_posted_after_and_no_data_interval_says_what_to_pass(self, hook: Any) -> None:
-        with pytest.raises(ApolloConfigurationError, match="no data interval.*Pass posted_after"):
+        with pytest.raises(ApolloConfigurationError, match=r"no data interval.*Pass posted_after"):
             sensor(hook).poke({"data_interval_start": None})
         assert hook.calls == []
 
