@@ -138,6 +138,16 @@ with DAG(
         already_contacts = {
             result["person"]["id"] for result in enrichment if result["status"] == "existing_contact"
         }
+        # Apollo's add is idempotent and answers contacts that were already in the sequence
+        # as if added; their records (read before the add) tell them apart.
+        already_enrolled = {
+            contact["id"]
+            for contact in created
+            if enrolled["sequence_id"] in (contact.get("emailer_campaign_ids") or [])
+        }
+        skipped = Counter(enrolled["skipped"].values())
+        if already_enrolled & set(enrolled["added"]):
+            skipped["already_in_sequence"] += len(already_enrolled & set(enrolled["added"]))
         counts = {
             "found": len(found),
             "enriched": statuses["matched"],
@@ -147,8 +157,8 @@ with DAG(
             # Without phone reveals Apollo charges one credit per matched person and nothing else.
             "credits_spent": statuses["matched"],
             "contacts_created": len({contact["id"] for contact in created} - already_contacts),
-            "enrolled": len(enrolled["added"]),
-            "skipped": dict(Counter(enrolled["skipped"].values())),
+            "enrolled": len(set(enrolled["added"]) - already_enrolled),
+            "skipped": dict(skipped),
         }
         print("Prospecting summary:")
         for name, value in counts.items():

@@ -100,19 +100,16 @@ with DAG(
     )
 
     @task
-    def summary(
-        tasks: list[dict[str, Any]], contact_ids: list[str], params: dict[str, Any]
-    ) -> dict[str, Any]:
+    def summary(tasks: list[dict[str, Any]], moved_contacts: dict[str, Any]) -> dict[str, Any]:
         """Count the completed calls and the contacts moved on, print it, and return it.
 
         :param tasks: the completed tasks the sensor returned.
-        :param contact_ids: the contacts moved to the next stage.
-        :param params: the run's params (injected by Airflow).
+        :param moved_contacts: the stage update's ``{"contact_stage_id", "contact_ids"}`` answer.
         """
         counts = {
             "completed_call_tasks": len(tasks),
-            "contacts_moved": len(contact_ids),
-            "stage": params["next_stage"],
+            "contacts_moved": len(moved_contacts["contact_ids"]),
+            "stage": get_current_context()["params"]["next_stage"],
         }
         print(f"Follow-up summary: {counts}")
         return counts
