@@ -1,0 +1,95 @@
+"""Page walking and its stop rules (pagination.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
+from airflow_provider_apollo.pagination import (
+    PageInfo,
+    iter_records,
+    page_info,
+    stop_reason,
+    validate_per_page,
+)
+
+
+def fake_search(total: int, per_page: int, *, report: str) -> tuple[Any, list[int]]:
+    asked: list[int] = []
+
+    def fetch(page: int) -> dict[str, Any]:
+        asked.append(page)
+        start = (page - 1) * per_page
+        body: dict[str, Any] = {"records": [{"n": n} for n in range(start, min(start + per_page, total))]}
+        if report == "pages":
+            body["pagination"] = {"total_pages": -(-total // per_page), "total_entries": total}
+        elif report == "entries":
+            body["total_entries"] = total
+        return body
+
+    return fetch, asked
+
+
+@given(
+    total=st.integers(min_value=0, max_value=1000),
+    per_page=st.integers(min_value=1, max_value=100),
+    max_records=st.one_of(st.none(), st.integers(min_value=0, max_value=1200)),
+    report=st.sampled_from(["pages", "entries", "nothing"]),
+)
+def test_walk_yields_exactly_what_is_wanted_with_no_wasted_page(
+    total: int, per_page: int, max_records: int | None, report: str
+) -> None:
+    fetch, asked = fake_search(total, per_page, report=report)
+    records = list(iter_records(fetch, records_keys=["records"], per_page=per_page, max_records=max_records))
+    wanted = total if max_records is None else min(total, max_records)
+    assert [r["n"] for r in records] == list(range(wanted))
+    assert asked == list(range(1, len(asked) + 1))
+    needed = max(-(-wanted // per_page), 1)
+    if max_records == 0:
+        assert asked == []
+    elif report == "nothing" and (max_records is None or max_records > total) and total % per_page == 0:
+        assert len(asked) == needed + (1 if total else 0)  # an exact multiple needs one empty page to know
+    else:
+        assert len(asked) == needed
+
+
+@given(
+    total=st.integers(min_value=0, max_value=10**6),
+    page=st.integers(min_value=1, max_value=600),
+    per_page=st.integers(min_value=1, max_value=100),
+)
+def test_page_cap_always_stops(total: int, page: int, per_page: int) -> None:
+    reason = stop_reason(
+        page=page,
+        per_page=per_page,
+        records_on_page=per_page,
+        records_so_far=page * per_page,
+        info=PageInfo(total_entries=total),
+        max_records=None,
+        max_pages=500,
+    )
+    if page >= 500:
+        assert reason is not None
+    if reason is None:
+        assert page * per_page < total
+
+
+def test_page_info_reads_both_shapes() -> None:
+    assert page_info({"pagination": {"total_entries": 5, "total_pages": "1"}}) == PageInfo(5, 1)
+    assert page_info({"total_entries": 7, "people": []}) == PageInfo(7, None)
+    assert page_info({"pagination": None}) == PageInfo(None, None)
+
+
+@pytest.mark.parametrize("per_page", [0, 101, -1, True, 2.5])
+def test_per_page_out_of_range(per_page: Any) -> None:
+    with pytest.raises(ApolloConfigurationError, match="per_page must be a whole number from 1 to 100"):
+        validate_per_page(per_page)
+
+
+def test_records_that_are_not_a_list_are_a_response_error() -> None:
+    with pytest.raises(ApolloResponseError, match="'records' that is not a list"):
+        list(iter_records(lambda page: {"records": "oops"}, records_keys=["records"], per_page=10))
