@@ -184,55 +184,58 @@ class ApolloHook(BaseHook):
         self._credits_spent = 0.0
 
     # ------------------------------------------------------------- connection UI
+    @staticmethod
+    def _connection_type_info() -> dict[str, Any]:
+        from airflow_provider_apollo.get_provider_info import get_provider_info
+
+        info: dict[str, Any] = get_provider_info()["connection-types"][0]
+        return info
+
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra fields of the connection form (Airflow 3.0/3.1; 3.2+ reads provider info)."""
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import FloatField, IntegerField, StringField
-        from wtforms.validators import AnyOf, NumberRange, Optional
+        """Extra fields of the connection form, built from provider info's ``conn-fields``.
 
-        return {
-            "timeout": FloatField(
-                lazy_gettext("Timeout (seconds)"),
-                validators=[Optional(), NumberRange(min=1)],
+        Airflow 3.2+ reads ``conn-fields`` itself; Airflow 3.0/3.1 call this method and get
+        WTForms fields. Without the UI toolkit (Flask-AppBuilder/WTForms are not installed on
+        workers) the plain ``conn-fields`` declarations are returned, so the names always agree.
+        """
+        fields: dict[str, Any] = cls._connection_type_info()["conn-fields"]
+        try:
+            from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+            from flask_babel import lazy_gettext
+            from wtforms import FloatField, IntegerField, StringField
+            from wtforms.validators import AnyOf, NumberRange, Optional
+        except ImportError:
+            return dict(fields)
+        widgets: dict[str, Any] = {}
+        for name, spec in fields.items():
+            schema = spec["schema"]
+            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            validators: list[Any] = [Optional()]
+            if "minimum" in schema:
+                validators.append(NumberRange(min=schema["minimum"]))
+            if "enum" in schema:
+                validators.append(AnyOf(schema["enum"]))
+            field_class = (
+                IntegerField if "integer" in types else FloatField if "number" in types else StringField
+            )
+            widgets[name] = field_class(
+                lazy_gettext(spec["label"]),
+                validators=validators,
                 widget=BS3TextFieldWidget(),
-                default=30,
-            ),
-            "max_retries": IntegerField(
-                lazy_gettext("Max retries"),
-                validators=[Optional(), NumberRange(min=0)],
-                widget=BS3TextFieldWidget(),
-                default=5,
-            ),
-            "auth_type": StringField(
-                lazy_gettext("Auth type"),
-                validators=[Optional(), AnyOf(["api_key", "oauth"])],
-                widget=BS3TextFieldWidget(),
-                default="api_key",
-            ),
-            "max_quota_wait": FloatField(
-                lazy_gettext("Max quota wait (seconds)"),
-                validators=[Optional(), NumberRange(min=0)],
-                widget=BS3TextFieldWidget(),
-                default=900,
-            ),
-        }
+                default=schema.get("default"),
+                description=spec.get("description", ""),
+            )
+        return widgets
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Hidden, relabelled and placeholder fields of the connection form."""
+        """Hidden, relabelled and placeholder fields, from provider info's ``ui-field-behaviour``."""
+        behaviour = cls._connection_type_info()["ui-field-behaviour"]
         return {
-            "hidden_fields": ["schema", "port", "login", "extra"],
-            "relabeling": {"password": "API Key", "host": "Base URL (optional)"},
-            "placeholders": {
-                "host": "https://api.apollo.io (or http://127.0.0.1:8899 for the sandbox)",
-                "password": "Apollo API key (Settings > Integrations > API)",
-                "timeout": "30",
-                "max_retries": "5",
-                "auth_type": "api_key",
-                "max_quota_wait": "900",
-            },
+            "hidden_fields": list(behaviour["hidden-fields"]),
+            "relabeling": dict(behaviour["relabeling"]),
+            "placeholders": dict(behaviour["placeholders"]),
         }
 
     # ----------------------------------------------------------------- plumbing
