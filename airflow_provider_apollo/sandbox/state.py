@@ -207,17 +207,20 @@ class SandboxState:
         org = self.world.organizations_by_id.get(organization_id)
         if org is None:
             raise invalid_id(organization_id)
-        created = []
         now = datetime.now(timezone.utc)
-        for item in postings:
-            if not item.get("title"):
-                raise unprocessable("each job posting needs a 'title'")
-            posted = item.get("posted_at")
-            posted_at = datetime.fromisoformat(str(posted).replace("Z", "+00:00")) if posted else now
-            if posted_at.tzinfo is None:
-                posted_at = posted_at.replace(tzinfo=timezone.utc)
-            created.append(make_job_posting(self.ids, org, str(item["title"]), posted_at, now))
         with self.lock:
+            created = []
+            for item in postings:
+                if not isinstance(item, dict) or not item.get("title"):
+                    raise unprocessable("each job posting needs a 'title'")
+                posted = item.get("posted_at")
+                try:
+                    posted_at = datetime.fromisoformat(str(posted).replace("Z", "+00:00")) if posted else now
+                except ValueError:
+                    raise unprocessable(f"posted_at must be an ISO 8601 timestamp; got {posted!r}") from None
+                if posted_at.tzinfo is None:
+                    posted_at = posted_at.replace(tzinfo=timezone.utc)
+                created.append(make_job_posting(self.ids, org, str(item["title"]), posted_at, now))
             self.added_job_postings.setdefault(organization_id, []).extend(created)
         return created
 
