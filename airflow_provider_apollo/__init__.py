@@ -8,11 +8,12 @@ __version__ = "0.1.0"
 
 # Fail fast on an unsupported Airflow: the operators import ``airflow.sdk``, which only
 # exists from Airflow 3.0 on. Checked lazily so that importing the package stays cheap.
-try:  # pragma: no cover - exercised only on a broken install
-    from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, version
 
+_airflow_version: str | None
+try:
     _airflow_version = version("apache-airflow")
-except PackageNotFoundError:  # pragma: no cover
+except PackageNotFoundError:  # pragma: no cover - exercised only on a broken install
     _airflow_version = None
 
 if _airflow_version is not None and int(_airflow_version.split(".")[0]) < 3:  # pragma: no cover
