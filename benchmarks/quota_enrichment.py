@@ -5,6 +5,11 @@ window of ``W`` seconds (a compressed minute). Enriching ``N`` people takes at l
 ``ceil(N / 10)`` calls (bulk, 10 people each), so at least ``ceil(ceil(N / 10) / L)``
 windows: the bound is that many windows times ``W``. The hand-rolled way needs ``N`` single
 calls at ``10 L`` per window: the same number of windows, so both are held to the same bound.
+
+On loopback a call takes a few milliseconds; Apollo answers in hundreds. A second pair of
+runs adds an assumed API latency (``latency_seconds`` of real time, compressed like the
+minute: ``latency_seconds * W / 60`` per request, through the sandbox's ``slow`` fault), which
+is what a serial one-call-per-person loop pays ``N`` times and a batching client ``N / 10``.
 """
 
 from __future__ import annotations
@@ -34,11 +39,14 @@ class Sizes:
     :param people: ``N``, people to enrich.
     :param bulk_per_window: ``L``, bulk calls per window (single calls: ``10 L``).
     :param window_seconds: ``W``, the compressed minute.
+    :param latency_seconds: assumed Apollo latency per request, in real seconds (compressed
+        by ``W / 60`` like the minute) for the second pair of runs.
     """
 
     people: int
     bulk_per_window: int
     window_seconds: float
+    latency_seconds: float = 0.3
 
 
 QUICK = Sizes(people=60, bulk_per_window=3, window_seconds=0.5)
@@ -88,9 +96,10 @@ def run(quick: bool) -> list[Table]:
 
     :param quick: tiny sizes for CI.
     """
-    from airflow_provider_apollo.sandbox import ApolloSandbox
+    from airflow_provider_apollo.sandbox import ApolloSandbox, SandboxFaults
 
     sizes = QUICK if quick else FULL
+    latency = sizes.latency_seconds * sizes.window_seconds / 60
     windows = bound_windows(sizes.people, sizes.bulk_per_window)
     bound = windows * sizes.window_seconds
     limits = quota_limits(sizes.bulk_per_window, sizes.window_seconds)
@@ -98,10 +107,16 @@ def run(quick: bool) -> list[Table]:
         details = match_details(sandbox, sizes.people)
         provider = run_side(sandbox, provider_worker, [details], window_seconds=sizes.window_seconds)
         baseline = run_side(sandbox, baseline_worker, [details], window_seconds=sizes.window_seconds)
+        sandbox.configure(faults=SandboxFaults(slow=1.0, slow_seconds=latency))
+        slow_provider = run_side(sandbox, provider_worker, [details], window_seconds=sizes.window_seconds)
+        slow_baseline = run_side(sandbox, baseline_worker, [details], window_seconds=sizes.window_seconds)
 
     table = Table(TITLE, COLUMNS)
     add_side(table, "provider (bulk_enrich_people)", provider, bound, sizes.people)
     add_side(table, "hand-rolled (HttpHook + tenacity)", baseline, bound, sizes.people)
+    with_latency = f" + {1000 * sizes.latency_seconds:g} ms latency"
+    add_side(table, "provider" + with_latency, slow_provider, bound, sizes.people)
+    add_side(table, "hand-rolled" + with_latency, slow_baseline, bound, sizes.people)
     table.note(
         f"N={sizes.people:,} people; bulk limit L={sizes.bulk_per_window}/window, single limit "
         f"{10 * sizes.bulk_per_window}/window, window W={sizes.window_seconds:g}s; no other limit"
@@ -110,18 +125,40 @@ def run(quick: bool) -> list[Table]:
         f"bound = ceil(ceil(N/10)/L) = {windows} windows x {sizes.window_seconds:g}s = {bound:g}s "
         f"(the last window's calls can start at {bound - sizes.window_seconds:g}s, so < 1.0 is possible)"
     )
-    ratio = provider.wall_seconds / bound
-    table.note(verdict(ratio <= TARGET_RATIO, f"provider wall/bound {ratio:.2f}", f"<= {TARGET_RATIO}"))
+    table.note(
+        f"latency rows: every request waits {1000 * latency:.1f} ms in the sandbox first "
+        f"({1000 * sizes.latency_seconds:g} ms of Apollo time compressed by W/60; an assumption, "
+        "the same for single and bulk calls)"
+    )
+    ratio = max(provider.wall_seconds, slow_provider.wall_seconds) / bound
     table.note(
         verdict(
-            provider.max_429_per_window <= TARGET_429_PER_WINDOW,
-            f"provider max 429s in one window {provider.max_429_per_window}",
+            ratio <= TARGET_RATIO,
+            f"provider wall/bound {ratio:.2f} (worse of its rows)",
+            f"<= {TARGET_RATIO}",
+        )
+    )
+    most_429 = max(provider.max_429_per_window, slow_provider.max_429_per_window)
+    table.note(
+        verdict(
+            most_429 <= TARGET_429_PER_WINDOW,
+            f"provider max 429s in one window {most_429}",
             f"<= {TARGET_429_PER_WINDOW}",
         )
     )
-    table.note(verdict(provider.failed_tasks == 0, f"provider failed tasks {provider.failed_tasks}", "0"))
-    table.note(f"hand-rolled wall/bound {baseline.wall_seconds / bound:.2f} (no target: reported beside it)")
-    for side, result in (("provider", provider), ("hand-rolled", baseline)):
+    failed = provider.failed_tasks + slow_provider.failed_tasks
+    table.note(verdict(failed == 0, f"provider failed tasks {failed}", "0"))
+    table.note(
+        f"hand-rolled wall/bound {baseline.wall_seconds / bound:.2f}, with latency "
+        f"{slow_baseline.wall_seconds / bound:.2f} (no target: reported beside it)"
+    )
+    sides = (
+        ("provider", provider),
+        ("hand-rolled", baseline),
+        ("provider with latency", slow_provider),
+        ("hand-rolled with latency", slow_baseline),
+    )
+    for side, result in sides:
         for error in result.errors:
             table.note(f"{side} task failed: {error[:300]}")
     return [table]
