@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
 from airflow_provider_apollo.operators._output import checked_output_path, write_json_lines
@@ -146,6 +146,13 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
             unique_fields.append(fields)
 
         created = self.hook.bulk_create_contacts(unique_fields, run_dedupe=self.run_dedupe)
+        if len(created) < len(unique_fields):
+            raise ApolloResponseError(
+                f"Apollo answered {len(created)} contact records for {len(unique_fields)} contacts sent to "
+                "contacts/bulk_create, so they cannot be matched to the inputs. Retry the task: with "
+                "run_dedupe it returns the existing contacts instead of creating them again.",
+                endpoint="contacts/bulk_create",
+            )
         for step, position in zip(steps, positions, strict=True):
             step.record = created[position]
 

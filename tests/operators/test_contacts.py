@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
 from airflow_provider_apollo.operators.contacts import (
     ApolloCreateContactsOperator,
     ApolloUpdateContactStageOperator,
@@ -255,3 +255,14 @@ def test_stage_update_arguments_are_checked_before_any_call(hook, attach, contex
     with pytest.raises(ApolloConfigurationError, match=message):
         op.execute(context)
     assert hook.method_calls == []
+
+
+def test_an_answer_missing_records_is_an_error_not_a_misalignment(hook, attach, context):
+    hook.bulk_create_contacts.return_value = [{"id": "c1"}]
+    op = attach(
+        ApolloCreateContactsOperator(
+            task_id="c", contacts=[{"email": "a@x.example"}, {"email": "b@x.example"}]
+        )
+    )
+    with pytest.raises(ApolloResponseError, match="1 contact records for 2 contacts"):
+        op.execute(context)
