@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import subprocess
 import sys
 import time
 import traceback
@@ -32,6 +33,21 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def tree_revision() -> str:
+    """The measured tree's git commit (``+`` if it has uncommitted changes), or ``unknown``."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+" if dirty else "")
+
+
 def main(argv: list[str]) -> int:
     """Run the chosen scenarios and print their tables; 1 if any crashed.
 
@@ -41,6 +57,8 @@ def main(argv: list[str]) -> int:
     isolate_airflow()  # before any scenario imports airflow
     command = "python -m benchmarks" + (" --quick" if args.quick else "")
     print(f"$ {command}")
+    revision = tree_revision()
+    print(f"  tree: {revision}")
     for line in machine_description():
         print(f"  {line}")
     print(flush=True)
@@ -65,7 +83,7 @@ def main(argv: list[str]) -> int:
     total = time.monotonic() - started
     print(f"all scenarios ran in {total:.1f}s" + (f"; CRASHED: {', '.join(crashed)}" if crashed else ""))
     if args.markdown:
-        header = [f"Command: `{command}` (all scenarios in {total:.0f}s)", ""]
+        header = [f"Command: `{command}` (all scenarios in {total:.0f}s), tree {revision}", ""]
         header += [f"- {line}" for line in machine_description()]
         body = "\n\n".join(render_markdown(table) for table in tables)
         args.markdown.write_text("\n".join(header) + "\n\n" + body + "\n")

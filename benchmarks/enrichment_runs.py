@@ -231,7 +231,7 @@ def run_side(
         sampler.start()
 
     jobs = [EnrichJob(details=list(share), time_scale=window_seconds / 60) for share in shares]
-    started, reports = run_children(worker, jobs, before_start=start_windows)
+    started, reports = run_children(worker, jobs, before_start=start_windows, fork_server=True)
     per_window = sampler.stop()
     stats = sandbox.stats()
     by_endpoint = stats["requests"]["by_endpoint"]

@@ -124,7 +124,7 @@ def run(quick: bool) -> list[Table]:
             sandbox.base_url, sandbox.api_key
         )
         job = OverheadJob(base_url=sandbox.base_url, api_key=sandbox.api_key, sizes=sizes)
-        _, (timings,) = run_children(overhead_worker, [job])
+        _, (timings,) = run_children(overhead_worker, [job], fork_server=True)
 
     bare = median(timings["bare requests.Session"])
     table = Table(

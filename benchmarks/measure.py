@@ -1,8 +1,10 @@
 """Timing, memory and child-process helpers every scenario shares.
 
-Clients run in child processes started with ``spawn``: the sandbox's server threads stay in
-the parent, so client timings and memory are not mixed with the server's, and several
-children can share one sandbox quota the way Airflow workers share one API key.
+Clients run in child processes: the sandbox's server threads stay in the parent, so client
+timings and memory are not mixed with the server's, and several children can share one
+sandbox quota the way Airflow workers share one API key. Children start with ``spawn``, or,
+when they only need modules that are safe to import before forking (hooks, not the metadata
+DB), from a ``forkserver`` that has imported Airflow once: that saves about a second per child.
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ from typing import Any
 
 #: What a child's target receives to wait for the common start: it returns the start instant.
 StartGate = Callable[[], float]
+
+#: What the fork server imports once for ``run_children(..., fork_server=True)`` children.
+FORK_SERVER_PRELOAD = (
+    "airflow.sdk",
+    "airflow.providers.http.hooks.http",
+    "airflow_provider_apollo.hooks.apollo",
+    "benchmarks.baseline",
+    "benchmarks.enrichment_runs",
+)
 
 
 def median(values: Sequence[float]) -> float:
@@ -43,7 +54,12 @@ def _child_entry(
     barrier: Any,
     results: Any,
     index: int,
+    environment: dict[str, str],
 ) -> None:
+    # A fork server's children inherit its environment, not the parent's current one
+    # (which holds the connections of the sandbox started since).
+    os.environ.update(environment)
+
     def gate() -> float:
         barrier.wait()  # every child is imported and ready
         barrier.wait()  # the parent has reset the sandbox: go
@@ -62,6 +78,7 @@ def run_children(
     *,
     before_start: Callable[[], None] | None = None,
     timeout: float = 900.0,
+    fork_server: bool = False,
 ) -> tuple[float, list[Any]]:
     """Run ``target(argument, gate)`` in one spawned process per argument, started together.
 
@@ -73,14 +90,26 @@ def run_children(
     :param arguments: one picklable argument per child.
     :param before_start: called in the parent between "all ready" and "go".
     :param timeout: seconds to wait for the children, from start to last result.
+    :param fork_server: fork the children from a server that has imported
+        ``FORK_SERVER_PRELOAD`` (only for children that do not touch the metadata DB).
     :return: the parent's start instant (``time.monotonic()``, comparable with the children's
         on Linux) and the children's return values, in argument order.
     """
-    context = multiprocessing.get_context("spawn")
+    context: Any
+    if fork_server:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(FORK_SERVER_PRELOAD))  # no-op once the server runs
+    else:
+        context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(len(arguments) + 1)
     results = context.Queue()
+    environment = dict(os.environ)
     processes = [
-        context.Process(target=_child_entry, args=(target, argument, barrier, results, index), daemon=True)
+        context.Process(
+            target=_child_entry,
+            args=(target, argument, barrier, results, index, environment),
+            daemon=True,
+        )
         for index, argument in enumerate(arguments)
     ]
     for process in processes:

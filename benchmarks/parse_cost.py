@@ -74,7 +74,8 @@ class Sizes:
     """How many fresh interpreters per figure.
 
     :param repeats: interpreters per subject (the median is reported).
-    :param warm_up: run each subject once first, unmeasured, to fill the bytecode cache.
+    :param warm_up: cache bytecode alike for every subject, filled by one unmeasured run each
+        (without it, the environment's own bytecode settings apply).
     """
 
     repeats: int
@@ -138,6 +139,9 @@ def run(quick: bool) -> list[Table]:
     :param quick: one interpreter per figure instead of nine.
     """
     sizes = QUICK if quick else FULL
+    if not sizes.warm_up:
+        # Filling a bytecode cache for all of Airflow costs more than the quick run itself.
+        return _measure(sizes, os.environ.copy())
     with tempfile.TemporaryDirectory(prefix="apollo-benchmark-pycache-") as pycache:
         return _measure(sizes, _interpreter_environment(pycache))
 
