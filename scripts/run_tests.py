@@ -64,7 +64,18 @@ def run_step(name: str, args: list[str]) -> int:
 def main(pytest_args: list[str]) -> int:
     ensure_environment()
     steps: list[tuple[str, list[str]]] = [
-        ("ruff", [str(BIN / "ruff"), "check", "airflow_provider_apollo", "tests", "example_dags", "benchmarks", "scripts"]),
+        (
+            "ruff",
+            [
+                str(BIN / "ruff"),
+                "check",
+                "airflow_provider_apollo",
+                "tests",
+                "example_dags",
+                "benchmarks",
+                "scripts",
+            ],
+        ),
         ("mypy", [str(BIN / "mypy")]),
         ("pytest", [str(PYTHON), "-m", "pytest", *pytest_args]),
     ]

@@ -13,8 +13,12 @@ from airflow_provider_apollo.get_provider_info import get_provider_info
 
 def test_every_declared_module_imports() -> None:
     info = get_provider_info()
-    modules = [m for section in ("hooks", "operators", "sensors", "triggers") for entry in info[section]
-               for m in entry["python-modules"]]
+    modules = [
+        m
+        for section in ("hooks", "operators", "sensors", "triggers")
+        for entry in info[section]
+        for m in entry["python-modules"]
+    ]
     for module in modules:
         importlib.import_module(module)
     hook_path = info["connection-types"][0]["hook-class-name"]
@@ -30,7 +34,11 @@ def test_connection_form_matches_hook_classmethods() -> None:
 
     conn = get_provider_info()["connection-types"][0]
     behaviour = ApolloHook.get_ui_field_behaviour()
-    assert behaviour["relabeling"]["password"] == conn["ui-field-behaviour"]["relabeling"]["password"] == "API Key"
+    assert (
+        behaviour["relabeling"]["password"]
+        == conn["ui-field-behaviour"]["relabeling"]["password"]
+        == "API Key"
+    )
     assert set(behaviour["hidden_fields"]) == set(conn["ui-field-behaviour"]["hidden-fields"])
     widgets = ApolloHook.get_connection_form_widgets()
     assert set(widgets) == set(conn["conn-fields"])
