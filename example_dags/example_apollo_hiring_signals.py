@@ -47,7 +47,7 @@ with DAG(
     params={
         "target_domains": Param(
             # Accounts of the sandbox world (seed 42): two posted sales roles yesterday, one did not.
-            ["tidal-cloud.example.com", "lumen-systems.example.com", "vertex-health.example.com"],
+            ["atlas-networks.example.com", "summit-systems.example.com", "beacon-foods.example.com"],
             type="array",
             items={"type": "string"},
             minItems=1,

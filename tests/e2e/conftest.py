@@ -8,13 +8,13 @@ runs left behind.
 from __future__ import annotations
 
 import importlib.util
-import json
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from airflow.sdk import BaseSensorOperator
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 EXAMPLE_DAGS_FOLDER = Path(__file__).resolve().parents[2] / "example_dags"
 SANDBOX_SEED = 42
+SENSOR_POKE_SECONDS = 1.0
+SENSOR_TIMEOUT_SECONDS = 60.0
 
 
 @pytest.fixture(scope="session")
@@ -31,38 +33,27 @@ def airflow_db() -> Iterator[None]:
     """A migrated metadata DB whose DAGs folder is ``example_dags/``.
 
     ``dag.test()`` only runs a DAG it finds serialized from the DAGs folder's bundle, so the
-    folder must be the example DAGs'. Airflow reads ``[core] dags_folder`` from the
-    environment on every lookup, so setting it here is enough.
+    folder must be the example DAGs'. ``airflow.settings`` copies ``[core] dags_folder`` when
+    it is first imported (possibly before this fixture, by another test module), so both the
+    setting and that copy are patched.
     """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(EXAMPLE_DAGS_FOLDER))
+        from airflow import settings
         from airflow.utils.db import initdb
 
+        patch.setattr(settings, "DAGS_FOLDER", str(EXAMPLE_DAGS_FOLDER))
         initdb()
         yield
 
 
-def start_sandbox(**kwargs: Any) -> ApolloSandbox:
-    """A started sandbox with the example DAGs' world (seed 42)."""
-    from airflow_provider_apollo.sandbox import ApolloSandbox
-
-    sandbox = ApolloSandbox(seed=SANDBOX_SEED, **kwargs)
-    sandbox.start()
-    return sandbox
-
-
-def connection_json(sandbox: ApolloSandbox, **extra: Any) -> str:
-    """The sandbox's ``apollo_default`` connection, with connection extras added."""
-    connection = json.loads(sandbox.connection_json)
-    if extra:
-        connection["extra"] = {**connection.get("extra", {}), **extra}
-    return json.dumps(connection)
-
-
 @pytest.fixture(scope="module")
 def sandbox(airflow_db: None) -> Iterator[ApolloSandbox]:
-    """A sandbox for the whole module, set as the ``apollo_default`` connection."""
-    sandbox = start_sandbox()
+    """A sandbox (the example DAGs' seed-42 world) for the whole module, as ``apollo_default``."""
+    from airflow_provider_apollo.sandbox import ApolloSandbox
+
+    sandbox = ApolloSandbox(seed=SANDBOX_SEED)
+    sandbox.start()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AIRFLOW_CONN_APOLLO_DEFAULT", sandbox.connection_json)
         try:
@@ -78,6 +69,9 @@ class ExampleDags:
     def load(dag_id: str, *, retry_delay: timedelta | None = timedelta(0)) -> DAG:
         """A fresh instance of an example DAG, imported from its file as Airflow would.
 
+        Sensors poke every second and time out after a minute instead of hourly and after
+        hours: a signal that never comes fails the test quickly instead of hanging it.
+
         :param dag_id: the DAG (and file) name.
         :param retry_delay: replaces every task's retry delay, so that retries under test happen
             at once; ``None`` keeps the DAG's own.
@@ -87,9 +81,12 @@ class ExampleDags:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         dag: DAG = module.dag
-        if retry_delay is not None:
-            for task in dag.tasks:
+        for task in dag.tasks:
+            if retry_delay is not None:
                 task.retry_delay = retry_delay
+            if isinstance(task, BaseSensorOperator):
+                task.poke_interval = min(task.poke_interval, SENSOR_POKE_SECONDS)
+                task.timeout = SENSOR_TIMEOUT_SECONDS
         return dag
 
     @staticmethod

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from airflow.dag_processing.dagbag import DagBag
 
 EXAMPLE_DAGS_FOLDER = Path(__file__).resolve().parents[2] / "example_dags"
@@ -122,3 +123,61 @@ def test_task_followup_waits_for_calls_then_moves_the_stage(dagbag: DagBag) -> N
     assert tuple(sensor.target_statuses) == ("completed",)
     assert "move_to_next_stage" in sensor.get_flat_relative_ids(upstream=False)
     assert dag.params["next_stage"] == "Approaching"
+
+
+def test_hiring_signals_defaults_find_hiring_accounts_in_the_sandbox_world(dagbag: DagBag) -> None:
+    """The defaults name sandbox accounts that posted matching jobs the day before a run.
+
+    Guards the "runs as is on the sandbox" promise: if the sandbox world changes, this names
+    the defaults to update instead of leaving the DAG's sensor waiting for a signal.
+    """
+    from airflow_provider_apollo.sandbox.world import generate_world
+    from airflow_provider_apollo.sensors._criteria import PostingCriteria
+
+    params = dagbag.dags["example_apollo_hiring_signals"].params
+    world = generate_world(seed=42)
+    # The DAG's window for a run today: postings since midnight UTC yesterday.
+    since = world.reference_time - timedelta(days=params["lookback_days"])
+    criteria = PostingCriteria(posted_after=since, title_keywords=tuple(params["title_keywords"]))
+    hiring = {
+        domain
+        for domain in params["target_domains"]
+        if criteria.select(world.job_postings[world.organizations_by_domain[domain]["id"]])
+    }
+    assert len(hiring) >= 1, (
+        f"no default target account is hiring in the seed-42 world: {params['target_domains']}"
+    )
+    assert len(hiring) < len(params["target_domains"]), (
+        "the defaults should show an account that is not hiring"
+    )
+    decision_makers = [
+        person
+        for person in world.people
+        if world.organizations_by_id[person["organization_id"]]["primary_domain"] in hiring
+        and person["seniority"] in ("c_suite", "vp", "head", "director")
+    ]
+    assert decision_makers, "the hiring accounts have no decision maker to call"
+
+
+def test_prospecting_defaults_find_more_people_than_one_run_takes(dagbag: DagBag) -> None:
+    """The default search matches people in the seed-42 world (checked through the sandbox's search)."""
+    from airflow_provider_apollo.sandbox import ApolloSandbox
+
+    params = dagbag.dags["example_apollo_prospecting"].params
+    filters = {
+        key: params[key]
+        for key in (
+            "person_titles",
+            "person_seniorities",
+            "person_locations",
+            "organization_num_employees_ranges",
+        )
+    }
+    with ApolloSandbox(seed=42) as sandbox:
+        answer = requests.post(
+            f"{sandbox.base_url}/api/v1/mixed_people/api_search",
+            json={**filters, "per_page": 1},
+            headers={"X-Api-Key": sandbox.api_key},
+            timeout=10,
+        ).json()
+    assert answer["total_entries"] >= params["max_people"]
