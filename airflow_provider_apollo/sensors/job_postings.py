@@ -18,10 +18,11 @@ from airflow_provider_apollo.sensors._criteria import (
     parse_timestamp,
     string_list,
 )
-from airflow_provider_apollo.triggers.job_postings import ApolloJobPostingsTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_apollo.triggers.job_postings import ApolloJobPostingsTrigger
 
 #: Apollo serves up to 10,000 postings per page; a page costs 1 credit whatever its size.
 MAX_JOB_POSTINGS_PER_PAGE = 10_000
@@ -232,6 +233,10 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
 
     def build_trigger(self, context: Context) -> ApolloJobPostingsTrigger:
         """The trigger, given the ids resolved on the worker (it never enriches)."""
+        # Imported here: the async client (httpx) is only needed on the deferrable path,
+        # and DAG files import this module at every parse.
+        from airflow_provider_apollo.triggers.job_postings import ApolloJobPostingsTrigger
+
         organizations = self._resolve(context)
         criteria = self._criteria or self._posting_criteria(context)
         return ApolloJobPostingsTrigger(

@@ -10,10 +10,11 @@ from airflow.sdk import PokeReturnValue
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
 from airflow_provider_apollo.sensors._criteria import TaskCriteria, string_list
-from airflow_provider_apollo.triggers.tasks import ApolloTasksTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_apollo.triggers.tasks import ApolloTasksTrigger
 
 MAX_TASKS_PER_PAGE = 100
 
@@ -129,6 +130,10 @@ class ApolloTasksSensor(ApolloBaseSensor):
 
     def build_trigger(self, context: Context) -> ApolloTasksTrigger:
         """The trigger with the same selection; the filters were validated by the first check."""
+        # Imported here: the async client (httpx) is only needed on the deferrable path,
+        # and DAG files import this module at every parse.
+        from airflow_provider_apollo.triggers.tasks import ApolloTasksTrigger
+
         criteria = self._task_criteria()
         return ApolloTasksTrigger(
             apollo_conn_id=self.apollo_conn_id,
