@@ -266,7 +266,7 @@ class ExampleDagRunner:
         from airflow.utils.session import create_session
 
         with create_session() as session:
-            rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id)).all()
+            rows: list[Any] = list(session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id)))
             return {f"{row.task_id}:{row.key}": XComModel.deserialize_value(row) for row in rows}
 
 

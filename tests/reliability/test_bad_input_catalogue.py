@@ -63,6 +63,11 @@ class BadInput:
     bug: str | None = None
 
 
+def wrong(value: Any) -> Any:
+    """A value of the wrong type, passed on purpose (what a template or an XCom can produce)."""
+    return value
+
+
 def search_people(**kwargs: Any) -> Callable[[str], Any]:
     return lambda conn: ApolloSearchPeopleOperator(
         task_id="search", apollo_conn_id=conn, **{"filters": {"person_titles": ["vp"]}, **kwargs}
@@ -119,15 +124,21 @@ CASES: dict[str, BadInput] = {
         "person_titles",
     ),
     # ------------------------------------------------------------------ enrichment
-    "enrich-people-none": BadInput(lambda c: ApolloEnrichPeopleOperator(task_id="e", apollo_conn_id=c, people=None), "people"),
+    "enrich-people-none": BadInput(
+        lambda c: ApolloEnrichPeopleOperator(task_id="e", apollo_conn_id=c, people=wrong(None)), "people"
+    ),
     "enrich-people-a-string": BadInput(
-        lambda c: ApolloEnrichPeopleOperator(task_id="e", apollo_conn_id=c, people="ann@acme.example"), "people[0]"
+        lambda c: ApolloEnrichPeopleOperator(task_id="e", apollo_conn_id=c, people=wrong("ann@acme.example")),
+        "people[0]",
     ),
     "enrich-person-not-identified": BadInput(
-        lambda c: ApolloEnrichPeopleOperator(task_id="e", apollo_conn_id=c, people=[{"title": "VP"}]), "people[0]"
+        lambda c: ApolloEnrichPeopleOperator(task_id="e", apollo_conn_id=c, people=[{"title": "VP"}]),
+        "people[0]",
     ),
     "enrich-phone-reveal-without-webhook": BadInput(
-        lambda c: ApolloEnrichPeopleOperator(task_id="e", apollo_conn_id=c, people=PEOPLE, reveal_phone_number=True),
+        lambda c: ApolloEnrichPeopleOperator(
+            task_id="e", apollo_conn_id=c, people=PEOPLE, reveal_phone_number=True
+        ),
         "webhook_url",
     ),
     "enrich-webhook-not-a-url": BadInput(
@@ -137,7 +148,8 @@ CASES: dict[str, BadInput] = {
         "webhook_url",
     ),
     "enrich-max-credits-negative": BadInput(
-        lambda c: ApolloEnrichPeopleOperator(task_id="e", apollo_conn_id=c, people=PEOPLE, max_credits=-5), "max_credits"
+        lambda c: ApolloEnrichPeopleOperator(task_id="e", apollo_conn_id=c, people=PEOPLE, max_credits=-5),
+        "max_credits",
     ),
     "enrich-bad-on-budget-exhausted": BadInput(
         lambda c: ApolloEnrichPeopleOperator(
@@ -150,14 +162,18 @@ CASES: dict[str, BadInput] = {
         "domains[0]",
     ),
     "enrich-organizations-number": BadInput(
-        lambda c: ApolloEnrichOrganizationsOperator(task_id="o", apollo_conn_id=c, domains=[42]), "domains[0]"
+        lambda c: ApolloEnrichOrganizationsOperator(task_id="o", apollo_conn_id=c, domains=wrong([42])),
+        "domains[0]",
     ),
     # -------------------------------------------------------------------- contacts
     "contacts-not-mappings": BadInput(
-        lambda c: ApolloCreateContactsOperator(task_id="c", apollo_conn_id=c, contacts=[1, 2]), "contacts[0]"
+        lambda c: ApolloCreateContactsOperator(task_id="c", apollo_conn_id=c, contacts=wrong([1, 2])),
+        "contacts[0]",
     ),
     "contacts-empty-label": BadInput(
-        lambda c: ApolloCreateContactsOperator(task_id="c", apollo_conn_id=c, contacts=PEOPLE, label_names=[""]),
+        lambda c: ApolloCreateContactsOperator(
+            task_id="c", apollo_conn_id=c, contacts=PEOPLE, label_names=[""]
+        ),
         "label_names[0]",
     ),
     "contacts-stage-id-and-name": BadInput(
@@ -185,23 +201,34 @@ CASES: dict[str, BadInput] = {
     ),
     "sequence-id-and-name": BadInput(
         lambda c: ApolloAddToSequenceOperator(
-            task_id="s", apollo_conn_id=c, contact_ids=["c-1"], sequence_id="q-1", sequence_name="Q", email_account_id="e"
+            task_id="s",
+            apollo_conn_id=c,
+            contact_ids=["c-1"],
+            sequence_id="q-1",
+            sequence_name="Q",
+            email_account_id="e",
         ),
         "sequence_name",
     ),
     "sequence-no-sender": BadInput(
-        lambda c: ApolloAddToSequenceOperator(task_id="s", apollo_conn_id=c, contact_ids=["c-1"], sequence_id="q-1"),
+        lambda c: ApolloAddToSequenceOperator(
+            task_id="s", apollo_conn_id=c, contact_ids=["c-1"], sequence_id="q-1"
+        ),
         "email_account",
     ),
     "sequence-contact-id-a-number": BadInput(
         lambda c: ApolloAddToSequenceOperator(
-            task_id="s", apollo_conn_id=c, contact_ids=[123], sequence_id="q-1", email_account_id="e"
+            task_id="s", apollo_conn_id=c, contact_ids=wrong([123]), sequence_id="q-1", email_account_id="e"
         ),
         "contact_ids[0]",
     ),
     "sequence-enrichment-result-as-contact": BadInput(
         lambda c: ApolloAddToSequenceOperator(
-            task_id="s", apollo_conn_id=c, contact_ids=[ENRICHMENT_RESULT], sequence_id="q-1", email_account_id="e"
+            task_id="s",
+            apollo_conn_id=c,
+            contact_ids=[ENRICHMENT_RESULT],
+            sequence_id="q-1",
+            email_account_id="e",
         ),
         "contact_ids[0]",
     ),
@@ -212,7 +239,9 @@ CASES: dict[str, BadInput] = {
         "mode",
     ),
     "remove-no-sequence": BadInput(
-        lambda c: ApolloRemoveFromSequenceOperator(task_id="r", apollo_conn_id=c, sequence_ids=[], contact_ids=["c-1"]),
+        lambda c: ApolloRemoveFromSequenceOperator(
+            task_id="r", apollo_conn_id=c, sequence_ids=[], contact_ids=["c-1"]
+        ),
         "sequence_ids",
     ),
     # ----------------------------------------------------------------------- tasks
@@ -224,16 +253,24 @@ CASES: dict[str, BadInput] = {
     ),
     "tasks-bad-priority": BadInput(
         lambda c: ApolloCreateTasksOperator(
-            task_id="t", apollo_conn_id=c, contact_ids=["c-1"], due_at="2026-03-01T09:00:00Z", priority="urgent"
+            task_id="t",
+            apollo_conn_id=c,
+            contact_ids=["c-1"],
+            due_at="2026-03-01T09:00:00Z",
+            priority="urgent",
         ),
         "priority",
     ),
     "tasks-due-at-unparseable": BadInput(
-        lambda c: ApolloCreateTasksOperator(task_id="t", apollo_conn_id=c, contact_ids=["c-1"], due_at="next tuesday"),
+        lambda c: ApolloCreateTasksOperator(
+            task_id="t", apollo_conn_id=c, contact_ids=["c-1"], due_at="next tuesday"
+        ),
         "due_at",
     ),
     "tasks-due-at-time-only": BadInput(
-        lambda c: ApolloCreateTasksOperator(task_id="t", apollo_conn_id=c, contact_ids=["c-1"], due_at="12:00"),
+        lambda c: ApolloCreateTasksOperator(
+            task_id="t", apollo_conn_id=c, contact_ids=["c-1"], due_at="12:00"
+        ),
         "due_at",
     ),
     "tasks-contact-without-id": BadInput(
@@ -250,7 +287,8 @@ CASES: dict[str, BadInput] = {
     ),
     # --------------------------------------------------------------------- generic
     "generic-bad-method": BadInput(
-        lambda c: ApolloOperator(task_id="g", apollo_conn_id=c, method="FETCH", endpoint="accounts/search"), "method"
+        lambda c: ApolloOperator(task_id="g", apollo_conn_id=c, method="FETCH", endpoint="accounts/search"),
+        "method",
     ),
     "generic-absolute-url": BadInput(
         lambda c: ApolloOperator(
@@ -259,11 +297,15 @@ CASES: dict[str, BadInput] = {
         "endpoint",
     ),
     "generic-path-traversal": BadInput(
-        lambda c: ApolloOperator(task_id="g", apollo_conn_id=c, method="GET", endpoint="accounts/../../admin"),
+        lambda c: ApolloOperator(
+            task_id="g", apollo_conn_id=c, method="GET", endpoint="accounts/../../admin"
+        ),
         "endpoint",
     ),
     "generic-body-on-get": BadInput(
-        lambda c: ApolloOperator(task_id="g", apollo_conn_id=c, method="GET", endpoint="accounts/a-1", data={"x": 1}),
+        lambda c: ApolloOperator(
+            task_id="g", apollo_conn_id=c, method="GET", endpoint="accounts/a-1", data={"x": 1}
+        ),
         "data",
     ),
     "generic-api-key-in-body": BadInput(
@@ -287,16 +329,23 @@ CASES: dict[str, BadInput] = {
         "organization_domains",
     ),
     "postings-keywords-a-number": BadInput(
-        lambda c: ApolloJobPostingsSensor(task_id="p", apollo_conn_id=c, organization_ids=["o-1"], title_keywords=5),
+        lambda c: ApolloJobPostingsSensor(
+            task_id="p", apollo_conn_id=c, organization_ids=["o-1"], title_keywords=wrong(5)
+        ),
         "title_keywords",
     ),
     "postings-per-page-too-big": BadInput(
-        lambda c: ApolloJobPostingsSensor(task_id="p", apollo_conn_id=c, organization_ids=["o-1"], per_page=10**6),
+        lambda c: ApolloJobPostingsSensor(
+            task_id="p", apollo_conn_id=c, organization_ids=["o-1"], per_page=10**6
+        ),
         "per_page",
     ),
-    "tasks-sensor-nothing-to-watch": BadInput(lambda c: ApolloTasksSensor(task_id="w", apollo_conn_id=c), "task_ids"),
+    "tasks-sensor-nothing-to-watch": BadInput(
+        lambda c: ApolloTasksSensor(task_id="w", apollo_conn_id=c), "task_ids"
+    ),
     "tasks-sensor-min-matches-zero": BadInput(
-        lambda c: ApolloTasksSensor(task_id="w", apollo_conn_id=c, task_ids=["t-1"], min_matches=0), "min_matches"
+        lambda c: ApolloTasksSensor(task_id="w", apollo_conn_id=c, task_ids=["t-1"], min_matches=0),
+        "min_matches",
     ),
     "tasks-sensor-per-page-too-big": BadInput(
         lambda c: ApolloTasksSensor(task_id="w", apollo_conn_id=c, task_ids=["t-1"], per_page=500), "per_page"
@@ -306,9 +355,9 @@ CASES: dict[str, BadInput] = {
         "target_statuses",
     ),
     "tasks-sensor-filters-not-a-mapping": BadInput(
-        lambda c: ApolloTasksSensor(task_id="w", apollo_conn_id=c, filters=["completed"]), "filters"
+        lambda c: ApolloTasksSensor(task_id="w", apollo_conn_id=c, filters=wrong(["completed"])), "filters"
     ),
-}  # fmt: skip
+}
 
 
 @pytest.fixture(autouse=True)
@@ -343,7 +392,7 @@ def bad_connection(sandbox: ApolloSandbox, monkeypatch: pytest.MonkeyPatch) -> I
     yield set_connection
 
 
-def _context() -> dict[str, Any]:
+def _context() -> Any:
     """What an operator or sensor reads from the task context here."""
     return {
         "ti": MagicMock(name="ti"),

@@ -140,7 +140,8 @@ def test_one_fault_kind_at_a_time_leaves_the_same_crm_state(
 ) -> None:
     """The mixed storm rarely draws a slow or truncated answer; here each kind fires often."""
     use_connection(timeout=CLIENT_TIMEOUT_SECONDS, max_retries=HOOK_MAX_RETRIES)
-    faults = SandboxFaults(seed=focused_seed, slow_seconds=SLOW_ANSWER_SECONDS, **{kind: FOCUSED_RATE})
+    base = SandboxFaults(seed=focused_seed, slow_seconds=SLOW_ANSWER_SECONDS)
+    faults = SandboxFaults.from_dict({kind: FOCUSED_RATE}, base=base)
     clean_sandbox.configure(faults=faults)
 
     run = example_dags.run(example_dags.load(dag_id))
