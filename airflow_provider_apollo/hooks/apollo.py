@@ -13,12 +13,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import requests
 from airflow.sdk.bases.hook import BaseHook
-from urllib3.exceptions import ConnectTimeoutError
 
 from airflow_provider_apollo import __version__
 from airflow_provider_apollo.batching import (
@@ -77,8 +75,18 @@ _PEOPLE_SPLIT_HINT = "by person_locations, person_seniorities or organization_nu
 _ORGANIZATION_SPLIT_HINT = "by organization_locations or organization_num_employees_ranges (size ranges)"
 
 
+if TYPE_CHECKING:
+    import requests
+
+# ``requests`` (with urllib3) is imported where a request is made, not at module level:
+# DAG files import the operators, and so this module, at every parse.
+
+
 def _failed_before_sending(exc: requests.exceptions.RequestException) -> bool:
     """Whether the connection failed while connecting, so Apollo never saw the request."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError
+
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
     if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(
@@ -268,6 +276,8 @@ class ApolloHook(BaseHook):
     @cached_property
     def session(self) -> requests.Session:
         """The HTTP session: JSON, no caching, authentication header, TLS verification on."""
+        import requests
+
         session = requests.Session()
         session.headers.update(
             {
@@ -386,6 +396,8 @@ class ApolloHook(BaseHook):
         *,
         unsafe_write: bool,
     ) -> Any:
+        import requests
+
         config = self.config
         where = f"{method} {relative}"
         self._pace(template)
@@ -440,6 +452,8 @@ class ApolloHook(BaseHook):
     def _network_error(
         self, exc: requests.exceptions.RequestException, where: str, *, unsafe_write: bool
     ) -> ApolloTransientError:
+        import requests
+
         if isinstance(exc, requests.exceptions.Timeout):
             what = f"no answer within {self.config.timeout:g} s"
         else:
