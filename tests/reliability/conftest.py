@@ -108,8 +108,13 @@ def canary_key() -> str:
 @pytest.fixture(scope="session")
 def airflow_db() -> Iterator[None]:
     """A migrated metadata DB whose DAGs folder is ``example_dags/`` (``dag.test()`` needs it)."""
+    from airflow import settings
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(EXAMPLE_DAGS_FOLDER))
+        # The dags-folder bundle reads settings.DAGS_FOLDER, fixed when airflow was first
+        # imported (possibly while another test module was collected).
+        patch.setattr(settings, "DAGS_FOLDER", str(EXAMPLE_DAGS_FOLDER))
         from airflow.utils.db import initdb
 
         initdb()
