@@ -31,6 +31,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -44,7 +45,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 # The same stamp as scripts/run_tests.py: both install ``-e .[dev]``, so one install serves both.
 STAMP = VENV / ".installed-pyproject-sha256"
-AIRFLOW_HOME = ROOT / ".airflow-home"
+DEFAULT_AIRFLOW_HOME = ROOT / ".airflow-home"
 DAGS_FOLDER = ROOT / "example_dags"
 
 EXAMPLE_DAGS = ("example_apollo_prospecting", "example_apollo_hiring_signals", "example_apollo_task_followup")
@@ -83,7 +84,7 @@ def reexec_in_venv() -> int:
     return 1  # unreachable
 
 
-def isolate_airflow() -> None:
+def isolate_airflow(airflow_home: Path) -> None:
     """Point this process (and so every Airflow command it starts) at the isolated home.
 
     Airflow reads its configuration when it is first imported, so this runs before any import
@@ -91,10 +92,10 @@ def isolate_airflow() -> None:
     """
     os.environ.update(
         {
-            "AIRFLOW_HOME": str(AIRFLOW_HOME),
+            "AIRFLOW_HOME": str(airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
         }
     )
 
@@ -105,8 +106,7 @@ def airflow_environment(connection_json: str) -> dict[str, str]:
 
 
 def migrate_database(env: Mapping[str, str]) -> None:
-    print(f"==> airflow db migrate (SQLite in {AIRFLOW_HOME})", flush=True)
-    AIRFLOW_HOME.mkdir(exist_ok=True)
+    print(f"==> airflow db migrate (SQLite in {env['AIRFLOW_HOME']})", flush=True)
     result = subprocess.run(
         [str(BIN / "airflow"), "db", "migrate"], env=dict(env), cwd=ROOT, capture_output=True, text=True
     )
@@ -116,26 +116,56 @@ def migrate_database(env: Mapping[str, str]) -> None:
 
 
 # ----------------------------------------------------------------------------- running
-def run_dag(dag_id: str, env: Mapping[str, str], conf: Mapping[str, Any] | None, log_file: Path) -> bool:
-    """``airflow dags test`` one DAG; its whole output goes to ``log_file``. True on success."""
+def run_dag(
+    dag_id: str, env: Mapping[str, str], conf: Mapping[str, Any] | None, log_file: Path, timeout: float
+) -> bool:
+    """``airflow dags test`` one DAG; its whole output goes to ``log_file``. True on success.
+
+    :param timeout: seconds before the run is stopped: a sensor waiting for a signal that never
+        comes would otherwise keep ``airflow dags test`` polling for hours.
+    """
     command = [str(BIN / "airflow"), "dags", "test", dag_id]
     if conf:
         command += ["--conf", json.dumps(conf)]
-    print(f"==> airflow dags test {dag_id}   (full log: {log_file.relative_to(ROOT)})", flush=True)
+    print(f"==> airflow dags test {dag_id}   (full log: {_shown(log_file)})", flush=True)
     started = time.monotonic()
     with log_file.open("w") as log:
-        code = subprocess.run(
-            command, env=dict(env), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
-        ).returncode
+        try:
+            code = subprocess.run(
+                command, env=dict(env), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, timeout=timeout
+            ).returncode
+        except subprocess.TimeoutExpired:
+            print(
+                f"    stopped after {timeout:.0f}s (--timeout): a task was still waiting, most likely a "
+                "sensor whose signal has not come. See the log.",
+                flush=True,
+            )
+            return False
     state = latest_run_state(dag_id)
     print(
         f"    finished in {time.monotonic() - started:.1f}s: run state {state}, exit code {code}", flush=True
     )
     if code != 0 or state != "success":
-        tail = log_file.read_text(errors="replace").splitlines()[-40:]
-        print("    last lines of the log:\n      " + "\n      ".join(tail), flush=True)
+        print("    why:\n      " + "\n      ".join(failure_reasons(log_file.read_text(errors="replace"))))
         return False
     return True
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the checkout when it is inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+#: A raised exception's last traceback line: ``package.module.SomeError: message``.
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Timeout|Exceeded)\w*: .+")
+
+
+def failure_reasons(log_text: str, limit: int = 5) -> list[str]:
+    """The distinct exceptions a failed run's log reports, else its last lines."""
+    reasons = list(dict.fromkeys(line for line in log_text.splitlines() if _EXCEPTION_LINE.match(line)))
+    if not reasons:
+        return log_text.splitlines()[-20:]
+    return [reason if len(reason) <= 400 else reason[:400] + "..." for reason in reasons[:limit]]
 
 
 def _latest_run_query(dag_id: str) -> Any:
@@ -198,11 +228,11 @@ def print_sandbox_stats(
     rows = [
         ("API calls", ("requests", "total")),
         ("credits spent", ("credits", "total")),
-        ("contacts in the CRM", ("contacts", "total")),
+        ("contacts created", ("contacts", "total")),
         ("duplicate contacts (by email)", ("contacts", "duplicates_by_email")),
-        ("sequence enrolments", ("sequence_enrolments", "total")),
+        ("sequence enrolments made", ("sequence_enrolments", "total")),
         ("duplicate enrolments", ("sequence_enrolments", "duplicates")),
-        ("tasks", ("tasks", "total")),
+        ("tasks created", ("tasks", "total")),
         ("duplicate tasks", ("tasks", "duplicates")),
         ("rate-limited answers (429)", ("rate_limited",)),
     ]
@@ -239,22 +269,31 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         default=None,
         help="JSON object of DAG params to override, e.g. '{\"max_credits\": 5}'",
     )
+    parser.add_argument(
+        "--airflow-home",
+        type=Path,
+        default=DEFAULT_AIRFLOW_HOME,
+        help="the isolated AIRFLOW_HOME (SQLite DB and logs); default ./.airflow-home",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds before a DAG run is stopped (default 300; a sensor may wait for hours)",
+    )
     return parser.parse_args(argv)
 
 
 def complete_open_call_tasks(sandbox: Any) -> int:
     """Play the sales reps: mark every open call task in the sandbox completed; returns how many."""
-    from airflow_provider_apollo.hooks.apollo import ApolloHook
-
-    os.environ["AIRFLOW_CONN_APOLLO_DEFAULT"] = sandbox.connection_json
-    open_tasks = [
+    open_calls = [
         task["id"]
-        for task in ApolloHook().iter_tasks({"type": "call"})
+        for task in sandbox.state.search_tasks({"type": "call"})
         if task.get("status") not in ("completed", "complete")
     ]
-    if open_tasks:
-        sandbox.complete_tasks(open_tasks)
-    return len(open_tasks)
+    if open_calls:
+        sandbox.complete_tasks(open_calls)
+    return len(open_calls)
 
 
 def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
@@ -263,6 +302,12 @@ def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
     started = time.monotonic()
     with ApolloSandbox(seed=args.seed) as sandbox:
         print(f"==> Apollo sandbox on {sandbox.base_url} (seed {args.seed}: no key, no network, no credits)")
+        if args.seed != SANDBOX_SEED and args.dag != EXAMPLE_DAGS[0]:
+            print(
+                f"==> note: the hiring-signals DAG's default target_domains are accounts of the seed-"
+                f"{SANDBOX_SEED} world; with --seed {args.seed} pass your own with --conf "
+                "'{\"target_domains\": [...]}' (GET /_sandbox/world lists sample domains)."
+            )
         env = airflow_environment(sandbox.connection_json)
         migrate_database(env)
 
@@ -271,8 +316,9 @@ def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
             # signals DAG, then complete them the way reps would in Apollo's UI.
             prerequisite = "example_apollo_hiring_signals"
             print(f"==> preparing call tasks for the follow-up: running {prerequisite} first")
-            if not run_dag(prerequisite, env, args.conf, log_dir / f"{prerequisite}.log"):
+            if not run_dag(prerequisite, env, None, log_dir / f"{prerequisite}.log", args.timeout):
                 return 1
+            print_summary(prerequisite, latest_summary(prerequisite))
             completed = complete_open_call_tasks(sandbox)
             print(f"==> sandbox: {completed} call tasks marked completed, as reps would in Apollo")
 
@@ -280,7 +326,7 @@ def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
         for attempt in range(1, runs + 1):
             before = sandbox.stats()
             suffix = f"-run{attempt}" if runs > 1 else ""
-            if not run_dag(args.dag, env, args.conf, log_dir / f"{args.dag}{suffix}.log"):
+            if not run_dag(args.dag, env, args.conf, log_dir / f"{args.dag}{suffix}.log", args.timeout):
                 print_sandbox_stats(f"run {attempt} (failed)", sandbox.stats(), before)
                 return 1
             print_summary(args.dag, latest_summary(args.dag))
@@ -299,7 +345,7 @@ def run_on_apollo(args: argparse.Namespace, api_key: str, log_dir: Path) -> int:
     runs = 2 if args.twice else 1
     for attempt in range(1, runs + 1):
         suffix = f"-run{attempt}" if runs > 1 else ""
-        if not run_dag(args.dag, env, args.conf, log_dir / f"{args.dag}{suffix}.log"):
+        if not run_dag(args.dag, env, args.conf, log_dir / f"{args.dag}{suffix}.log", args.timeout):
             return 1
         print_summary(args.dag, latest_summary(args.dag))
     return 0
@@ -310,9 +356,10 @@ def main(argv: list[str]) -> int:
     if not _in_project_venv():
         ensure_environment()
         return reexec_in_venv()
-    isolate_airflow()
-    log_dir = AIRFLOW_HOME / "logs" / "run_example"
+    airflow_home = args.airflow_home.resolve()
+    log_dir = airflow_home / "logs" / "run_example"
     log_dir.mkdir(parents=True, exist_ok=True)
+    isolate_airflow(airflow_home)
     api_key = os.environ.get("APOLLO_API_KEY", "").strip()
     if api_key:
         return run_on_apollo(args, api_key, log_dir)
