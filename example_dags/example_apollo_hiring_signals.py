@@ -2,10 +2,10 @@
 
 job-postings sensor on the target accounts' domains -> decision makers (VP, head, director,
 C-suite) at the organizations that are hiring -> enrich -> contacts -> a call task for each,
-assigned to the account owner and due the day after the run's logical date.
+assigned to the Apollo user ``task_owner_email`` and due the day after the logical date.
 
-Job postings cost a credit per page per organization, so the sensor pokes hourly in
-``reschedule`` mode (it frees its worker slot between pokes) and resolves domains once.
+Job postings cost a credit per page per organization (and resolving a domain a credit), so
+the sensor pokes hourly in ``reschedule`` mode: it frees its worker slot between pokes.
 Runs as is against the local sandbox::
 
     python3 scripts/run_example.py --dag example_apollo_hiring_signals
