@@ -7,7 +7,7 @@ contains the API key or a whole response body (bodies can hold personal data).
 
 from __future__ import annotations
 
-from airflow.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 
 class ApolloError(AirflowException):
@@ -20,8 +20,13 @@ class ApolloError(AirflowException):
         self.status_code = status_code  # type: ignore[assignment]
 
 
-class ApolloConfigurationError(ApolloError, ValueError):
-    """The connection or an argument is wrong; raised before any request is sent."""
+class ApolloConfigurationError(ApolloError, AirflowFailException, ValueError):
+    """The connection or an argument is wrong; raised before any request is sent.
+
+    An ``AirflowFailException``: the task fails at once instead of being retried, since a
+    wrong argument stays wrong, and a retry could spend credits again before failing again
+    (e.g. a sensor resolving its domains).
+    """
 
 
 class ApolloAuthenticationError(ApolloError):
@@ -77,8 +82,12 @@ class ApolloResponseError(ApolloError):
     """Apollo answered 2xx with a body the provider cannot use (HTML, empty, wrong shape)."""
 
 
-class ApolloBudgetExceededError(ApolloError):
-    """A task's ``max_credits`` budget would be exceeded."""
+class ApolloBudgetExceededError(ApolloError, AirflowFailException):
+    """A task's ``max_credits`` budget would be exceeded.
+
+    Fails the task without retries: a retry would meet the same budget after paying again
+    for the lookups that precede enrichment.
+    """
 
 
 class ApolloUnreadableWriteError(ApolloAmbiguousWriteError, ApolloResponseError):
