@@ -11,13 +11,16 @@ Rules (documented in docs/hook.md):
   gets ``https://``; ``/api/v1`` is appended unless already there. Plain ``http`` is only
   accepted for loopback hosts (the local sandbox): anywhere else the key would travel in
   clear text.
-* extras: ``timeout`` (seconds, default 30), ``max_retries`` (default 5), ``auth_type``
-  (``api_key`` | ``oauth``), ``max_quota_wait`` (seconds, default 900).
+* extras: a JSON object with ``timeout`` (seconds, default 30), ``max_retries`` (default 5),
+  ``auth_type`` (``api_key`` | ``oauth``), ``max_quota_wait`` (seconds, default 900). Extras
+  that are not a JSON object are refused rather than silently replaced by the defaults.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
@@ -44,6 +47,10 @@ class ConnectionLike(Protocol):
 
     @property
     def extra_dejson(self) -> dict[str, Any]: ...
+
+
+_EXTRAS_HINT = 'a JSON object such as {"timeout": 30, "max_retries": 5}'
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,7 @@ def build_base_url(host: str | None, port: int | None = None, *, conn_id: str = 
     return f"{parts.scheme}://{netloc}{path}"
 
 
-def _number_extra(extras: dict[str, Any], name: str, default: float, *, conn_id: str) -> float:
+def _number_extra(extras: Mapping[str, Any], name: str, default: float, *, conn_id: str) -> float:
     value = extras.get(name)
     if value is None or value == "":
         return default
@@ -148,7 +155,7 @@ def _number_extra(extras: dict[str, Any], name: str, default: float, *, conn_id:
     return number
 
 
-def _int_extra(extras: dict[str, Any], name: str, default: int, *, conn_id: str) -> int:
+def _int_extra(extras: Mapping[str, Any], name: str, default: int, *, conn_id: str) -> int:
     value = extras.get(name)
     if value is None or value == "":
         return default
@@ -167,6 +174,42 @@ def _int_extra(extras: dict[str, Any], name: str, default: int, *, conn_id: str)
     return number
 
 
+def read_extras(conn: ConnectionLike, *, conn_id: str) -> Mapping[str, Any]:
+    """The connection's extras as a mapping, refusing extras that are not a JSON object.
+
+    Airflow's ``extra_dejson`` turns extras that are not JSON into ``{}`` (it only logs an
+    error), which would run the hook with default settings the admin did not choose; so the
+    raw ``extra`` text is checked first. The extras are never quoted: they may hold secrets.
+
+    :param conn: an Airflow connection (its raw ``extra`` text is read when it has one).
+    :param conn_id: named in error messages.
+    :raises ApolloConfigurationError: the extras are not JSON, or JSON but not an object.
+    """
+    raw = getattr(conn, "extra", None)
+    if isinstance(raw, str) and raw.strip():
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            raise ApolloConfigurationError(
+                f"Connection '{conn_id}': the extra field is not valid JSON; it must be {_EXTRAS_HINT}."
+            ) from None
+        if parsed is not None:  # "null" says "no extras", as an empty field does
+            _require_object(parsed, conn_id=conn_id)
+    extras = conn.extra_dejson
+    if extras is None:
+        return {}
+    _require_object(extras, conn_id=conn_id)
+    return extras
+
+
+def _require_object(extras: Any, *, conn_id: str) -> None:
+    if not isinstance(extras, Mapping):
+        kind = _JSON_KINDS.get(type(extras), type(extras).__name__)
+        raise ApolloConfigurationError(
+            f"Connection '{conn_id}': the extra field must be {_EXTRAS_HINT}; got a JSON {kind}."
+        )
+
+
 def read_connection(
     conn: ConnectionLike,
     *,
@@ -181,7 +224,7 @@ def read_connection(
     :raises ApolloConfigurationError: naming the field or extra that is wrong.
     """
     conn_id = conn.conn_id or "apollo_default"
-    extras = conn.extra_dejson or {}
+    extras = read_extras(conn, conn_id=conn_id)
     auth_type = str(extras.get("auth_type") or "api_key").strip().lower()
     if auth_type not in AUTH_TYPES:
         raise ApolloConfigurationError(

@@ -156,3 +156,43 @@ def test_ui_behaviour_matches_provider_info() -> None:
 def test_form_widgets_declare_the_same_extras() -> None:
     widgets = ApolloHook.get_connection_form_widgets()  # WTForms fields when the UI toolkit is installed
     assert set(widgets) == set(get_provider_info()["connection-types"][0]["conn-fields"])
+
+
+def _env_connection(monkeypatch: pytest.MonkeyPatch, extra: str) -> None:
+    connection = {"conn_type": "apollo", "host": "http://127.0.0.1:8899", "password": "k3y-value"}
+    monkeypatch.setenv("AIRFLOW_CONN_APOLLO_EXTRAS", json.dumps({**connection, "extra": extra}))
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ("{timeout: 5", "not valid JSON"),
+        ("[1, 2]", "got a JSON array"),
+        ('"timeout=5"', "got a JSON string"),
+        ("30", "got a JSON number"),
+    ],
+)
+def test_extras_that_are_not_a_json_object_are_refused(
+    monkeypatch: pytest.MonkeyPatch, extra: str, says: str
+) -> None:
+    """Airflow would read unparseable extras as {} and the hook would run on defaults."""
+    _env_connection(monkeypatch, extra)
+    with pytest.raises(ApolloConfigurationError, match="apollo_extras") as raised:
+        _ = ApolloHook("apollo_extras").config
+    message = str(raised.value)
+    assert says in message and "JSON object" in message
+    assert "k3y-value" not in message
+
+
+@pytest.mark.parametrize("extra", ["", "  ", "null", "{}"])
+def test_empty_extras_mean_the_defaults(monkeypatch: pytest.MonkeyPatch, extra: str) -> None:
+    _env_connection(monkeypatch, extra)
+    config = ApolloHook("apollo_extras").config
+    assert (config.timeout, config.max_retries) == (30, 5)
+
+
+def test_extras_dejsoned_to_something_else_than_a_mapping_are_refused() -> None:
+    conn = Conn()
+    conn.extra_dejson = ["timeout", 5]  # type: ignore[assignment]
+    with pytest.raises(ApolloConfigurationError, match="apollo_test': the extra field must be a JSON object"):
+        read_connection(conn)
