@@ -9,6 +9,10 @@ Apollo documents array filters with query-string spelling (``person_titles[]``) 
 as ``revenue_range[min]``. In a JSON body these become ``"person_titles": [...]`` and
 ``"revenue_range": {"min": ...}``; both spellings are accepted and sent as JSON.
 ``page`` and ``per_page`` are method parameters, not filters.
+
+Employee-count ranges (``organization_num_employees_ranges``) are documented only as
+``"min,max"`` strings (``["1,10", "101,200"]``): each entry is checked here, before a
+request is sent, and sent in exactly that form (spaces removed, always a list).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
 _RANGE_KEY = re.compile(r"^(?P<base>[a-z_]+)\[(?P<bound>min|max)\]$")
 _ARRAY_KEY = re.compile(r"^(?P<base>[a-z_]+)\[\]$")
+_EMPLOYEE_RANGE = re.compile(r"^\s*(?P<min>[0-9]+)\s*,\s*(?P<max>[0-9]+)\s*$")
+EMPLOYEE_RANGES_FILTER = "organization_num_employees_ranges"
 
 _JOB_FILTERS = frozenset(
     {
@@ -166,18 +172,53 @@ def prepare_filters(search: str, filters: Mapping[str, Any] | None) -> dict[str,
                 )
             bounds[range_match["bound"]] = value
         elif array_match and array_match["base"] in valid:
-            body[array_match["base"]] = value
+            body[array_match["base"]] = _checked_value(search, array_match["base"], value)
         elif key_text in valid:
             if key_text in RANGE_FILTERS:
                 _check_range(search, key_text, value)
                 body.setdefault(key_text, {}).update(value)
             else:
-                body[key_text] = value
+                body[key_text] = _checked_value(search, key_text, value)
         else:
             unknown.append(key_text)
     if unknown:
         raise ApolloConfigurationError(_unknown_message(search, unknown, valid))
     return body
+
+
+def _checked_value(search: str, key: str, value: Any) -> Any:
+    if key == EMPLOYEE_RANGES_FILTER:
+        return employee_ranges(search, value)
+    return value
+
+
+def employee_ranges(search: str, value: Any) -> list[str]:
+    """Check ``organization_num_employees_ranges`` and return it as ``["min,max", ...]``.
+
+    A single string is one range (Apollo accepts a single value where it documents an array).
+
+    :param search: the search's name, for the message.
+    :param value: the filter value as the caller gave it.
+    :raises ApolloConfigurationError: naming the filter and the first entry that is not two
+        whole numbers ``"min,max"`` with ``min <= max``.
+    """
+    entries = [value] if isinstance(value, str) else value
+    if not isinstance(entries, (list, tuple)):
+        raise ApolloConfigurationError(
+            f"{search}: filter {EMPLOYEE_RANGES_FILTER!r} must be a list of 'min,max' strings such as "
+            f'["1,10", "101,200"]; got {type(value).__name__}.'
+        )
+    ranges = []
+    for index, entry in enumerate(entries):
+        match = _EMPLOYEE_RANGE.match(entry) if isinstance(entry, str) else None
+        if match is None or int(match["min"]) > int(match["max"]):
+            problem = "its min is above its max" if match else "it is not two whole numbers 'min,max'"
+            raise ApolloConfigurationError(
+                f"{search}: {EMPLOYEE_RANGES_FILTER}[{index}] = {entry!r} is not an employee range "
+                f'({problem}). Give each range as a "min,max" string, e.g. ["1,10", "101,200"].'
+            )
+        ranges.append(f"{int(match['min'])},{int(match['max'])}")
+    return ranges
 
 
 def _check_range(search: str, key: str, value: Any) -> None:

@@ -21,6 +21,8 @@ def test_every_documented_key_is_accepted(search: str) -> None:
     ):
         if key in filters:
             filters[key] = {"min": 1}
+    if "organization_num_employees_ranges" in filters:
+        filters["organization_num_employees_ranges"] = ["1,10"]
     assert set(prepare_filters(search, filters)) == set(filters)
 
 
@@ -53,3 +55,40 @@ def test_none_and_non_mappings() -> None:
     assert prepare_filters("task search", None) == {}
     with pytest.raises(ApolloConfigurationError, match="must be a mapping"):
         prepare_filters("task search", [("contact_ids", [])])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("search", ["people search", "organization search"])
+@pytest.mark.parametrize("key", ["organization_num_employees_ranges", "organization_num_employees_ranges[]"])
+def test_employee_ranges_are_sent_as_documented_min_max_strings(search: str, key: str) -> None:
+    body = prepare_filters(search, {key: ["1,10", " 101 , 200 ", "5001,5001"]})
+    assert body == {"organization_num_employees_ranges": ["1,10", "101,200", "5001,5001"]}
+    assert prepare_filters(search, {key: "51,200"}) == {"organization_num_employees_ranges": ["51,200"]}
+
+
+@pytest.mark.parametrize(
+    ("ranges", "bad", "why"),
+    [
+        (["a lot"], "[0] = 'a lot'", "not two whole numbers"),
+        (["1,10", "200,100"], "[1] = '200,100'", "min is above its max"),
+        (["1,"], "[0] = '1,'", "not two whole numbers"),
+        ([",10"], "[0] = ',10'", "not two whole numbers"),
+        (["-5,10"], "[0] = '-5,10'", "not two whole numbers"),
+        (["1,10,100"], "[0] = '1,10,100'", "not two whole numbers"),
+        (["1.5,10"], "[0] = '1.5,10'", "not two whole numbers"),
+        ([[1, 10]], "[0] = [1, 10]", "not two whole numbers"),
+        ([51], "[0] = 51", "not two whole numbers"),
+    ],
+)
+def test_an_employee_range_that_is_not_min_max_is_refused_by_name(
+    ranges: list[object], bad: str, why: str
+) -> None:
+    with pytest.raises(ApolloConfigurationError) as caught:
+        prepare_filters("people search", {"organization_num_employees_ranges": ranges})
+    message = str(caught.value)
+    assert f"organization_num_employees_ranges{bad}" in message
+    assert why in message and '"min,max"' in message
+
+
+def test_employee_ranges_that_are_not_a_list_are_refused() -> None:
+    with pytest.raises(ApolloConfigurationError, match="'organization_num_employees_ranges' must be a list"):
+        prepare_filters("organization search", {"organization_num_employees_ranges": {"min": 1}})

@@ -2,13 +2,17 @@
 
 Filters Apollo does not know are ignored, exactly like Apollo: the caller gets an
 unfiltered page that looks like a real result (the quirk the hook protects users from).
+A known filter with a value Apollo cannot read (an employee range that is not "min,max")
+is answered 422 "Parameters misconfigured".
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
+from airflow_provider_apollo.sandbox.errors import ApolloApiError, unprocessable
 from airflow_provider_apollo.sandbox.world import Record, World, normalise_linkedin
 
 _COUNTRY_ALIASES = {
@@ -52,12 +56,35 @@ def _any_location(wanted: list[Any], record: Record) -> bool:
     return any(_location_matches(str(w), record["city"], record["state"], record["country"]) for w in wanted)
 
 
-def _size_matches(ranges: list[Any], employees: int) -> bool:
-    for spec in ranges:
-        low, _, high = str(spec).partition(",")
-        if employees >= int(low or 0) and (not high.strip() or employees <= int(high)):
-            return True
-    return False
+_EMPLOYEE_RANGE = re.compile(r"^\s*([0-9]+)\s*,\s*([0-9]+)\s*$")
+
+
+def employee_ranges(specs: list[Any]) -> list[tuple[int, int]]:
+    """``organization_num_employees_ranges`` entries (``"min,max"``) as ``(min, max)`` pairs.
+
+    :param specs: the filter's entries as sent.
+    :raises ApolloApiError: 422 "Parameters misconfigured" for an entry that is not "min,max".
+    """
+    ranges = []
+    for spec in specs:
+        match = _EMPLOYEE_RANGE.match(spec) if isinstance(spec, str) else None
+        if match is None:
+            raise misconfigured("organization_num_employees_ranges", spec)
+        ranges.append((int(match[1]), int(match[2])))
+    return ranges
+
+
+def misconfigured(name: str, value: Any) -> ApolloApiError:
+    """Apollo's 422 for a filter value it cannot read.
+
+    :param name: the filter.
+    :param value: the value sent.
+    """
+    return unprocessable(f"Parameters misconfigured. {value!r} is not a valid value for {name}")
+
+
+def _size_matches(ranges: list[tuple[int, int]], employees: int) -> bool:
+    return any(low <= employees <= high for low, high in ranges)
 
 
 def _domains(filters: dict[str, Any]) -> set[str]:
@@ -72,7 +99,7 @@ def _domains(filters: dict[str, Any]) -> set[str]:
 
 def _organization_filter(filters: dict[str, Any]) -> Any:
     ids = set(as_list(filters.get("organization_ids")))
-    ranges = as_list(filters.get("organization_num_employees_ranges"))
+    ranges = employee_ranges(as_list(filters.get("organization_num_employees_ranges")))
     locations = as_list(filters.get("organization_locations"))
     not_locations = as_list(filters.get("organization_not_locations"))
     domains = _domains(filters)

@@ -106,9 +106,6 @@ CASES: dict[str, BadInput] = {
     "search-employee-range-unparseable": BadInput(
         search_people(filters={"organization_num_employees_ranges": ["a lot"]}),
         "organization_num_employees_ranges",
-        bug="filters.prepare_filters checks filter names, not the 'min,max' format of "
-        "organization_num_employees_ranges: ['a lot'] is sent (the sandbox then answers 500 and the "
-        "hook retries)",
     ),
     "search-organizations-people-filter": BadInput(
         lambda conn: ApolloSearchOrganizationsOperator(

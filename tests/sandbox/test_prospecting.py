@@ -107,6 +107,16 @@ def test_api_search_by_location_size_and_domain(sb, api):
     assert {p["organization_id"] for p in sizes.json()["people"]} <= small
 
 
+@pytest.mark.parametrize("path", ["/mixed_people/api_search", "/mixed_companies/search"])
+@pytest.mark.parametrize("ranges", [["a lot"], ["1,10", "10,"], [None], "many"])
+def test_an_employee_range_that_is_not_min_max_is_a_422_not_a_crash(api, path, ranges):
+    answer = api.post(path, json={"organization_num_employees_ranges": ranges})
+
+    assert answer.status_code == 422
+    assert answer.json()["error"].startswith("Parameters misconfigured.")
+    assert "organization_num_employees_ranges" in answer.json()["error"]
+
+
 def test_unknown_filter_keys_are_ignored_silently_like_apollo(sb, api):
     typo = api.post("/mixed_people/api_search", json={"person_title": ["nobody has this title"]})
 
