@@ -6,6 +6,10 @@ first of: an empty page, the last page (``pagination.total_pages``), all entries
 ``max_records``, or a page cap. People and organization search never show more than 500
 pages (50,000 records at 100 per page): a query with more matches silently loses records,
 so the walk warns, saying how many are left behind and how to split the query.
+
+A page must carry at least one of its records keys (an empty list is an empty page): an
+answer with none of them is an error, never read as "nothing matched", since a gateway
+page or a changed API would otherwise end the walk as if the search found nobody.
 """
 
 from __future__ import annotations
@@ -151,6 +155,7 @@ def iter_records(
     what: str = "records",
     split_hint: str | None = None,
     on_page: Callable[[PageProgress], None] | None = None,
+    endpoint: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield every record of a paged search, stopping by the rules of :func:`stop_reason`.
 
@@ -163,6 +168,9 @@ def iter_records(
     :param what: name of the records for messages (``people``).
     :param split_hint: how to split a query that hits the page cap (for the warning).
     :param on_page: called after each page (log progress and quota there).
+    :param endpoint: the endpoint path, named in errors (``mixed_people/api_search``).
+    :raises ApolloResponseError: a page that is not an object, has none of ``records_keys``,
+        or holds something else than a list of objects under one of them.
     """
     max_records = validate_max_records(max_records)
     if max_records == 0:
@@ -171,18 +179,8 @@ def iter_records(
     page = 1
     while True:
         body = fetch_page(page)
-        if not isinstance(body, Mapping):
-            raise ApolloResponseError(f"Apollo answered page {page} of the {what} search with a non-object.")
-        records: list[dict[str, Any]] = []
-        for key in records_keys:
-            value = body.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, list):
-                raise ApolloResponseError(
-                    f"Apollo answered page {page} of the {what} search with {key!r} that is not a list."
-                )
-            records.extend(r for r in value if isinstance(r, dict))
+        where = f"page {page} of the {what} search" + (f" ({endpoint})" if endpoint else "")
+        records = page_records(body, records_keys, where=where, endpoint=endpoint)
         info = page_info(body)
         if page == 1 and max_pages is not None:
             _warn_if_capped(info, per_page, max_pages, max_records, what, split_hint)
@@ -206,6 +204,53 @@ def iter_records(
             log.debug("%s search stopped after page %d: %s (%d records).", what, page, reason, yielded)
             return
         page += 1
+
+
+def page_records(
+    body: Any, records_keys: Sequence[str], *, where: str, endpoint: str | None = None
+) -> list[dict[str, Any]]:
+    """The records of one page: the lists under ``records_keys``, concatenated in that order.
+
+    A key may be absent when another one is there (organization search answers
+    ``organizations`` and/or ``accounts``); an answer with none of them is an error.
+
+    :param body: the decoded answer of one page.
+    :param records_keys: keys of the answer that hold records.
+    :param where: the page, for messages (``page 2 of the people search``).
+    :param endpoint: the endpoint path, set on the error.
+    :raises ApolloResponseError: naming ``where`` and the missing or mistyped key.
+    """
+    if not isinstance(body, Mapping):
+        raise ApolloResponseError(
+            f"Apollo answered {where} with a JSON {type(body).__name__} where an object was expected.",
+            endpoint=endpoint,
+        )
+    present = [key for key in records_keys if body.get(key) is not None]
+    if not present:
+        expected = " or ".join(repr(key) for key in records_keys)
+        keys = ", ".join(sorted(str(k) for k in body)[:10]) or "none"
+        raise ApolloResponseError(
+            f"Apollo's answer to {where} has no {expected} list (keys: {keys}): it is not a search "
+            "result. A proxy or a change of the API may be in the way; check the connection's base URL.",
+            endpoint=endpoint,
+        )
+    records: list[dict[str, Any]] = []
+    for key in present:
+        value = body[key]
+        if not isinstance(value, list):
+            raise ApolloResponseError(
+                f"Apollo answered {where} with {key!r} that is not a list ({type(value).__name__}).",
+                endpoint=endpoint,
+            )
+        for index, record in enumerate(value):
+            if not isinstance(record, dict):
+                raise ApolloResponseError(
+                    f"Apollo answered {where} with {key}[{index}] that is not an object "
+                    f"({type(record).__name__}).",
+                    endpoint=endpoint,
+                )
+        records.extend(value)
+    return records
 
 
 def _warn_if_capped(

@@ -93,3 +93,45 @@ def test_per_page_out_of_range(per_page: Any) -> None:
 def test_records_that_are_not_a_list_are_a_response_error() -> None:
     with pytest.raises(ApolloResponseError, match="'records' that is not a list"):
         list(iter_records(lambda page: {"records": "oops"}, records_keys=["records"], per_page=10))
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"unexpected": True}, {"records": None, "pagination": {"total_pages": 1}}]
+)
+def test_a_page_without_its_records_key_is_an_error_not_an_empty_result(body: dict[str, Any]) -> None:
+    with pytest.raises(
+        ApolloResponseError, match="page 1 of the people search \\(mixed_people/api_search\\)"
+    ) as raised:
+        list(
+            iter_records(
+                lambda page: body,
+                records_keys=["records"],
+                per_page=10,
+                what="people",
+                endpoint="mixed_people/api_search",
+            )
+        )
+    assert "has no 'records' list" in str(raised.value)
+    assert raised.value.endpoint == "mixed_people/api_search"
+
+
+def test_one_of_several_records_keys_is_enough() -> None:
+    """Organization search answers ``organizations`` and/or ``accounts``; totals may be absent."""
+    pages = [
+        {"organizations": [{"id": "o1"}], "accounts": [{"id": "a1"}]},
+        {"accounts": [{"id": "a2"}]},
+        {"organizations": []},
+    ]
+    records = iter_records(
+        lambda page: pages[page - 1], records_keys=["organizations", "accounts"], per_page=2
+    )
+    assert [r["id"] for r in records] == ["o1", "a1", "a2"]
+
+
+def test_an_empty_list_is_an_empty_page() -> None:
+    assert list(iter_records(lambda page: {"records": []}, records_keys=["records"], per_page=10)) == []
+
+
+def test_records_that_are_not_objects_are_a_response_error() -> None:
+    with pytest.raises(ApolloResponseError, match=r"records\[1\] that is not an object \(int\)"):
+        list(iter_records(lambda page: {"records": [{"id": 1}, 2]}, records_keys=["records"], per_page=10))

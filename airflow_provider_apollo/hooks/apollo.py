@@ -598,6 +598,7 @@ class ApolloHook(BaseHook):
             what="people",
             split_hint=_PEOPLE_SPLIT_HINT,
             on_page=self._page_logger(path, "people"),
+            endpoint=path,
         )
 
     def search_organizations(
@@ -640,6 +641,7 @@ class ApolloHook(BaseHook):
             what="organizations",
             split_hint=_ORGANIZATION_SPLIT_HINT,
             on_page=self._page_logger("mixed_companies/search", "organizations"),
+            endpoint="mixed_companies/search",
         )
 
     # ---------------------------------------------------------------- enrichment
@@ -849,6 +851,7 @@ class ApolloHook(BaseHook):
             max_records=max_records,
             what="job postings",
             on_page=self._page_logger("organizations/{id}/job_postings", "job postings"),
+            endpoint=path,
         )
 
     # ------------------------------------------------------------------ contacts
@@ -1017,6 +1020,7 @@ class ApolloHook(BaseHook):
             max_records=max_records,
             what=records_key,
             on_page=self._page_logger(path, records_key),
+            endpoint=path,
         )
 
     def find_existing_contacts(self, people: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
@@ -1235,6 +1239,7 @@ class ApolloHook(BaseHook):
             per_page=per_page,
             what="sequences",
             on_page=self._page_logger("emailer_campaigns/search", "sequences"),
+            endpoint="emailer_campaigns/search",
         )
 
     def add_contacts_to_sequence(
@@ -1438,6 +1443,7 @@ class ApolloHook(BaseHook):
             max_records=max_records,
             what="opportunities",
             on_page=self._page_logger("opportunities/search", "opportunities"),
+            endpoint="opportunities/search",
         )
 
     def list_opportunity_stages(self) -> list[dict[str, Any]]:
@@ -1454,7 +1460,10 @@ class ApolloHook(BaseHook):
             answer = self.request("GET", "users/search", params={"page": page, "per_page": MAX_PER_PAGE})
             return self._object(answer, "GET users/search")
 
-        return list(iter_records(fetch, records_keys=["users"], per_page=MAX_PER_PAGE, what="users"))
+        records = iter_records(
+            fetch, records_keys=["users"], per_page=MAX_PER_PAGE, what="users", endpoint="users/search"
+        )
+        return list(records)
 
     def list_email_accounts(self) -> list[dict[str, Any]]:
         """``GET /email_accounts``."""

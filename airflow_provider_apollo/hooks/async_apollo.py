@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -32,7 +32,7 @@ from airflow_provider_apollo.exceptions import (
     ApolloTransientError,
 )
 from airflow_provider_apollo.http_errors import error_for_response, scrub
-from airflow_provider_apollo.pagination import page_info, stop_reason
+from airflow_provider_apollo.pagination import page_info, page_records, stop_reason
 from airflow_provider_apollo.quota import QuotaTracker
 from airflow_provider_apollo.retry import RetryPolicy, _wait, is_retryable
 
@@ -272,14 +272,9 @@ class ApolloAsyncHook(BaseHook):
             else:
                 answer = await self.request(method, path, json={**(body or {}), **paging})
             self._credits_spent += credits_per_page
-            if not isinstance(answer, Mapping):
-                raise ApolloResponseError(f"Apollo answered page {page} of {what} with a non-object.")
-            raw = answer.get(records_key) or []
-            if not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)):
-                raise ApolloResponseError(
-                    f"Apollo answered page {page} of {what} with {records_key!r} that is not a list."
-                )
-            records = [record for record in raw if isinstance(record, dict)]
+            # The sync hook's reading of a page: a missing or mistyped records key is an error.
+            where = f"page {page} of {what} ({path})"
+            records = page_records(answer, [records_key], where=where, endpoint=path)
             yielded += len(records)
             info = page_info(answer)
             self.log.info(
