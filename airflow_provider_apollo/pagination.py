@@ -209,12 +209,13 @@ def iter_records(
 def page_records(
     body: Any, records_keys: Sequence[str], *, where: str, endpoint: str | None = None
 ) -> list[dict[str, Any]]:
-    """The records of one page: the lists under ``records_keys``, concatenated in that order.
+    """The records of one answer: the lists under ``records_keys``, concatenated in that order.
 
     A key may be absent when another one is there (organization search answers
     ``organizations`` and/or ``accounts``); an answer with none of them is an error.
+    Used for every paged search, and for other answers that carry lists of records.
 
-    :param body: the decoded answer of one page.
+    :param body: the decoded answer (one page).
     :param records_keys: keys of the answer that hold records.
     :param where: the page, for messages (``page 2 of the people search``).
     :param endpoint: the endpoint path, set on the error.
@@ -230,8 +231,8 @@ def page_records(
         expected = " or ".join(repr(key) for key in records_keys)
         keys = ", ".join(sorted(str(k) for k in body)[:10]) or "none"
         raise ApolloResponseError(
-            f"Apollo's answer to {where} has no {expected} list (keys: {keys}): it is not a search "
-            "result. A proxy or a change of the API may be in the way; check the connection's base URL.",
+            f"Apollo's answer to {where} has no {expected} list (keys: {keys}). A proxy or a change "
+            "of the API may be in the way; check the connection's base URL.",
             endpoint=endpoint,
         )
     records: list[dict[str, Any]] = []

@@ -52,6 +52,7 @@ from airflow_provider_apollo.pagination import (
     PageProgress,
     iter_records,
     page_info,
+    page_records,
     validate_max_records,
     validate_per_page,
 )
@@ -508,12 +509,18 @@ class ApolloHook(BaseHook):
         return value
 
     def _list(self, body: Any, key: str, where: str) -> list[dict[str, Any]]:
-        if isinstance(body, list):
-            return [r for r in body if isinstance(r, dict)]
-        value = self._object(body, where).get(key)
-        if not isinstance(value, list):
-            raise ApolloResponseError(f"Apollo's answer to {where} has no {key!r} list.")
-        return [r for r in value if isinstance(r, dict)]
+        """The records of a listing: ``{key: [...]}``, or a bare list (``labels`` answers one)."""
+        endpoint = where.split(" ", 1)[-1]
+        if not isinstance(body, list):
+            return page_records(body, [key], where=where, endpoint=endpoint)
+        for index, record in enumerate(body):
+            if not isinstance(record, dict):
+                raise ApolloResponseError(
+                    f"Apollo answered {where} with a list whose item {index} is not an object "
+                    f"({type(record).__name__}).",
+                    endpoint=endpoint,
+                )
+        return body
 
     def _page_logger(self, template: str, what: str) -> Callable[[PageProgress], None]:
         def log_page(progress: PageProgress) -> None:
@@ -690,9 +697,18 @@ class ApolloHook(BaseHook):
             self.request("POST", "people/match", json={**detail, **options}), "POST people/match"
         )
         if "person" not in answer:
-            raise ApolloResponseError("Apollo's answer to POST people/match has no 'person' key.")
+            raise ApolloResponseError(
+                "Apollo's answer to POST people/match has no 'person' key.", endpoint="people/match"
+            )
         person = answer["person"]
-        if not is_matched_person(person):
+        if person is not None and not isinstance(person, dict):
+            # Not Apollo's "no match" (a stub person without an id): a broken answer.
+            raise ApolloResponseError(
+                f"Apollo's answer to POST people/match has a 'person' that is not an object "
+                f"({type(person).__name__}).",
+                endpoint="people/match",
+            )
+        if person is None or not is_matched_person(person):
             self.log.info("people/match: no match — 0 credits — %s", self._quota_text("people/match"))
             return None
         credits = answer.get("credits_consumed")
@@ -768,7 +784,14 @@ class ApolloHook(BaseHook):
             "GET organizations/enrich",
         )
         organization = answer.get("organization")
-        if not isinstance(organization, dict) or not organization:
+        if organization is not None and not isinstance(organization, dict):
+            # Apollo's "not found" is {} (no 'organization'); anything else is a broken answer.
+            raise ApolloResponseError(
+                f"Apollo's answer to GET organizations/enrich has an 'organization' that is not an "
+                f"object ({type(organization).__name__}).",
+                endpoint="organizations/enrich",
+            )
+        if not organization:
             return None
         self._add_credits(1)
         return organization
@@ -894,25 +917,36 @@ class ApolloHook(BaseHook):
                 ),
                 f"POST {path}",
             )
-            created = answer.get(f"created_{kind}") or []
-            existing = answer.get(f"existing_{kind}") or []
-            if not isinstance(created, list) or not isinstance(existing, list):
-                raise ApolloResponseError(
-                    f"Apollo's answer to POST {path} has no created_{kind}/existing_{kind} lists."
-                )
-            answered = [r for r in (*created, *existing) if isinstance(r, dict)]
+            answered = self._created_records(answer, kind, f"batch {number}/{batches} of POST {path}")
             ordered = _order_like_inputs(chunk, answered, keys_of)
             self.log.info(
                 "%s: batch %d/%d — %d created, %d already existed — %s",
                 path,
                 number,
                 batches,
-                len(created),
-                len(existing),
+                len(answer.get(f"created_{kind}") or []),
+                len(answer.get(f"existing_{kind}") or []),
                 self._quota_text(path),
             )
             results.extend(ordered)
         return results
+
+    @staticmethod
+    def _created_records(answer: Mapping[str, Any], kind: str, where: str) -> list[dict[str, Any]]:
+        """The created and existing records of a bulk create answer, or an ambiguous-write error.
+
+        Apollo has most likely created the records even when its answer cannot be read, so the
+        error is ``ApolloUnreadableWriteError``: look for what exists before creating again.
+        """
+        path = f"{kind}/bulk_create"
+        try:
+            return page_records(answer, [f"created_{kind}", f"existing_{kind}"], where=where, endpoint=path)
+        except ApolloResponseError as error:
+            raise ApolloUnreadableWriteError(
+                f"{error} The {kind} sent may have been created: look for them before creating again "
+                "(with run_dedupe, Apollo returns the existing ones instead of duplicating them).",
+                endpoint=path,
+            ) from None
 
     def bulk_create_contacts(
         self, contacts: Sequence[Mapping[str, Any]], *, run_dedupe: bool = True
@@ -1040,11 +1074,10 @@ class ApolloHook(BaseHook):
             return results
         index: dict[str, dict[str, Any]] = {}
 
-        def learn(contacts: Sequence[Any]) -> None:
+        def learn(contacts: Sequence[dict[str, Any]]) -> None:
             for contact in contacts:
-                if isinstance(contact, dict):
-                    for key in _contact_lookup_keys(contact):
-                        index.setdefault(key, contact)
+                for key in _contact_lookup_keys(contact):
+                    index.setdefault(key, contact)
 
         def resolve() -> list[int]:
             for i, keys in enumerate(wanted):
@@ -1052,8 +1085,13 @@ class ApolloHook(BaseHook):
                     results[i] = next((dict(index[k]) for k in keys if k in index), None)
             return [i for i, keys in enumerate(wanted) if keys and results[i] is None]
 
+        def contacts_of(answer: Mapping[str, Any], what: str) -> list[dict[str, Any]]:
+            # A broken answer must fail: read as "nobody", enrichment would pay for existing contacts.
+            where = f"{what} (POST contacts/search)"
+            return page_records(answer, ["contacts"], where=where, endpoint="contacts/search")
+
         first = self.search_contacts({}, page=1, per_page=MAX_PER_PAGE)
-        learn(first.get("contacts") or [])
+        learn(contacts_of(first, "page 1 of the team's contacts"))
         unresolved = resolve()
         info = page_info(first)
         total_pages = info.total_pages or math.ceil((info.total_entries or 0) / MAX_PER_PAGE) or 1
@@ -1061,7 +1099,8 @@ class ApolloHook(BaseHook):
         keyword_calls = sum(1 for i in unresolved if _keyword_for(records[i]))
         if unresolved and walk_calls <= keyword_calls:
             for page in range(2, total_pages + 1):
-                learn(self.search_contacts({}, page=page, per_page=MAX_PER_PAGE).get("contacts") or [])
+                answer = self.search_contacts({}, page=page, per_page=MAX_PER_PAGE)
+                learn(contacts_of(answer, f"page {page} of the team's contacts"))
                 unresolved = resolve()
                 if not unresolved:
                     break
@@ -1070,10 +1109,8 @@ class ApolloHook(BaseHook):
             for i in unresolved:
                 keyword = _keyword_for(records[i])
                 if keyword:
-                    learn(
-                        self.search_contacts({"q_keywords": keyword}, per_page=MAX_PER_PAGE).get("contacts")
-                        or []
-                    )
+                    answer = self.search_contacts({"q_keywords": keyword}, per_page=MAX_PER_PAGE)
+                    learn(contacts_of(answer, f"a search of the team's contacts for person {i}"))
                     resolve()
             strategy = f"searched {keyword_calls} people by keyword"
         found = sum(r is not None for r in results)

@@ -132,41 +132,9 @@ LEGITIMATE = {
     ("enrich_organization", "object_without_expected_keys"): None,
 }
 
-_BARE_LIST = (
-    "ApolloHook._list accepts a bare JSON list and drops its non-object items, so [1, 2, 3] reads as an "
-    "empty list instead of a wrong-shape error"
-)
-_MISTYPED_AS_NOT_FOUND = (
-    "a mistyped '{key}' is read as Apollo's 'not found' answer and returns None (hooks/apollo.py {where}): "
-    "a broken answer is reported as nobody found"
-)
-_FIND_EXISTING = (
-    "ApolloHook.find_existing_contacts reads `first.get('contacts') or []` without a type check: a "
-    "number raises a bare TypeError in learn(); a string or a missing key silently finds nobody"
-)
-#: (call, body) -> the provider bug the case exposes (reported to the lead; xfail strict).
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    **{
-        ("find_existing_contacts", body): _FIND_EXISTING
-        for body in ("object_without_expected_keys", "expected_keys_as_strings", "expected_keys_as_numbers")
-    },
-    **{
-        ("enrich_person", body): _MISTYPED_AS_NOT_FOUND.format(key="person", where="enrich_person")
-        for body in ("expected_keys_as_strings", "expected_keys_as_numbers")
-    },
-    **{
-        ("enrich_organization", body): _MISTYPED_AS_NOT_FOUND.format(
-            key="organization", where="enrich_organization"
-        )
-        for body in ("expected_keys_as_strings", "expected_keys_as_numbers")
-    },
-    ("bulk_create_contacts", "object_without_expected_keys"): (
-        "ApolloHook._bulk_create reads `answer.get('created_contacts') or []`: an answer without "
-        "created/existing lists returns [] for the contacts sent, so they are silently lost"
-    ),
-    ("list_contact_stages", "json_list"): _BARE_LIST,
-    ("list_email_accounts", "json_list"): _BARE_LIST,
-}
+#: (call, body) -> a provider bug the case exposes (reported to the lead; xfail strict). The
+#: bugs this catalogue found are fixed; a new one goes here until it is.
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 def _cases() -> list[Any]:
