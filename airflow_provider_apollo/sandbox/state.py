@@ -373,12 +373,13 @@ class SandboxState:
     def search_contacts(self, filters: dict[str, Any]) -> list[Record]:
         """Contacts matching ``contacts/search`` filters, sorted as asked.
 
-        :param filters: ``q_keywords``, ``contact_stage_ids``, ``label_ids``, ``sort_by_field``,
-            ``sort_ascending``; unknown keys are ignored.
+        :param filters: ``q_keywords``, ``contact_stage_ids``, ``contact_label_ids`` (Apollo's
+            current name; ``label_ids`` is accepted too), ``sort_by_field``, ``sort_ascending``;
+            unknown keys are ignored.
         """
         words = str(filters.get("q_keywords") or "").lower().split()
         stages = set(as_list(filters.get("contact_stage_ids")))
-        labels = set(as_list(filters.get("label_ids")))
+        labels = set(as_list(filters.get("contact_label_ids")) + as_list(filters.get("label_ids")))
         found = []
         for contact in self.contacts.values():
             if stages and contact["contact_stage_id"] not in stages:
@@ -478,11 +479,12 @@ class SandboxState:
     def search_accounts(self, filters: dict[str, Any]) -> list[Record]:
         """Accounts matching ``accounts/search`` filters.
 
-        :param filters: ``q_organization_name``, ``account_stage_ids``, ``label_ids``, sorting.
+        :param filters: ``q_organization_name``, ``account_stage_ids``, ``account_label_ids``
+            (Apollo's current name; ``label_ids`` is accepted too), sorting.
         """
         name = str(filters.get("q_organization_name") or filters.get("q_keywords") or "").lower()
         stages = set(as_list(filters.get("account_stage_ids")))
-        labels = set(as_list(filters.get("label_ids")))
+        labels = set(as_list(filters.get("account_label_ids")) + as_list(filters.get("label_ids")))
         found = [
             account
             for account in self.accounts.values()

@@ -96,3 +96,16 @@ def test_account_stages(api):
 
     assert stages[0]["name"] == "Cold"
     assert set(stages[0]) >= {"id", "team_id", "display_name", "name", "display_order", "category"}
+
+
+def test_search_filters_by_account_label_ids(sb, api):
+    tagged = api.post(
+        "/accounts", json={"name": "Tagged", "domain": "tagged.example.org", "label_names": ["ICP"]}
+    )
+    api.post("/accounts", json={"name": "Plain", "domain": "plain.example.org"})
+    label_ids = tagged.json()["account"]["label_ids"]
+
+    found = api.post("/accounts/search", json={"account_label_ids": label_ids}).json()
+
+    assert label_ids
+    assert [a["name"] for a in found["accounts"]] == ["Tagged"]

@@ -152,12 +152,14 @@ def test_search_by_keywords_stage_and_label_with_pagination(sb, api):
 
     by_keywords = api.post("/contacts/search", json={"q_keywords": "tyrion@rock.example.com"}).json()
     by_stage = api.post("/contacts/search", json={"contact_stage_ids": [replied]}).json()
-    by_label = api.post("/contacts/search", json={"label_ids": target["label_ids"]}).json()
+    by_label = api.post("/contacts/search", json={"contact_label_ids": target["label_ids"]}).json()
+    by_legacy_label = api.post("/contacts/search", json={"label_ids": target["label_ids"]}).json()
     page_two = api.post("/contacts/search", json={"q_keywords": "lannister", "per_page": 4, "page": 2}).json()
 
     assert [c["id"] for c in by_keywords["contacts"]] == [target["id"]]
     assert [c["id"] for c in by_stage["contacts"]] == [target["id"]]
     assert [c["id"] for c in by_label["contacts"]] == [target["id"]]
+    assert [c["id"] for c in by_legacy_label["contacts"]] == [target["id"]]
     assert page_two["pagination"] == {"page": 2, "per_page": 4, "total_entries": 6, "total_pages": 2}
     assert len(page_two["contacts"]) == 2
 

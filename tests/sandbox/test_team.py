@@ -55,3 +55,19 @@ def test_users_mailboxes_labels_and_fields(sb, api):
     assert isinstance(labels, list)  # Apollo answers a bare array here
     assert "Hot Lead" in {label["name"] for label in labels}
     assert typed == fields and {f["modality"] for f in fields} == {"contact", "account"}
+
+
+def test_usage_stats_count_each_method_of_a_route_under_its_own_action(sb, api):
+    contact = api.new_contact(first_name="Ada", last_name="Lovelace", email="ada@example.org")
+    api.get(f"/contacts/{contact['id']}")
+    api.get(f"/contacts/{contact['id']}")
+    api.patch(f"/contacts/{contact['id']}", json={"title": "CTO"})
+    api.post("/tasks/search", json={})
+
+    usage = api.post("/usage_stats/api_usage_stats", json={}).json()
+
+    assert usage['["api/v1/contacts", "create"]']["minute"]["consumed"] == 1
+    assert usage['["api/v1/contacts", "show"]']["minute"]["consumed"] == 2
+    assert usage['["api/v1/contacts", "update"]']["minute"]["consumed"] == 1
+    # GET and POST tasks/search share Apollo's key: their usage adds up instead of overwriting.
+    assert usage['["api/v1/tasks", "search"]']["minute"]["consumed"] == 1

@@ -17,13 +17,41 @@ from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
 API_PREFIX = "/api/v1"
 
 
-def usage_key(api_path: str) -> str:
+#: Rails-style action names Apollo's usage keys use for record and collection routes.
+_RECORD_ACTIONS = {"GET": "show", "PATCH": "update", "PUT": "update", "DELETE": "destroy"}
+_COLLECTION_ACTIONS = {"GET": "index", "POST": "create"}
+
+
+def usage_key(method: str, api_path: str) -> str:
     """Apollo's usage-stats key for an endpoint: a JSON ``[controller, action]`` pair.
 
+    ``POST /contacts/search`` is ``["api/v1/contacts", "search"]``; record routes take the
+    action from the method (``PATCH /contacts/{id}`` is ``["api/v1/contacts", "update"]``)
+    and so do collections (``POST /contacts`` is ``["api/v1/contacts", "create"]``).
+
+    :param method: the HTTP method.
     :param api_path: path template relative to ``/api/v1``, e.g. ``/contacts/search``.
     """
-    controller, _, action = api_path.strip("/").rpartition("/")
-    return json.dumps([f"api/v1/{controller}".rstrip("/"), action])
+    segments = api_path.strip("/").split("/")
+    if segments[-1].startswith("{"):
+        controller, action = segments[:-1], _RECORD_ACTIONS.get(method, method.lower())
+    elif len(segments) == 1:
+        controller, action = segments, _COLLECTION_ACTIONS.get(method, method.lower())
+    else:
+        controller, action = segments[:-1], segments[-1]
+    return json.dumps(["/".join(["api/v1", *controller]), action])
+
+
+def _add_usage(
+    into: dict[str, dict[str, int | None]], usage: dict[str, dict[str, int | None]]
+) -> dict[str, dict[str, int | None]]:
+    """Merge the usage of two methods sharing one key (``GET`` and ``POST tasks/search``)."""
+    for window, figures in usage.items():
+        merged = into[window]
+        consumed = (merged["consumed"] or 0) + (figures["consumed"] or 0)
+        merged["consumed"] = consumed
+        merged["left_over"] = None if merged["limit"] is None else max(0, merged["limit"] - consumed)
+    return into
 
 
 def build_router(runtime: SandboxRuntime) -> APIRouter:
@@ -92,14 +120,14 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     @router.post("/usage_stats/api_usage_stats")
     async def api_usage_stats(request: Request) -> JSONResponse:
         await read_params(request, runtime)
-        answer = {}
+        answer: dict[str, dict[str, dict[str, int | None]]] = {}
         for route in request.app.routes:
             if isinstance(route, APIRoute) and route.path.startswith(f"{API_PREFIX}/"):
                 api_path = route.path.removeprefix(API_PREFIX)
                 for method in sorted(route.methods):
-                    answer[usage_key(api_path)] = runtime.limiter.usage(
-                        f"{method} {api_path}", endpoint_group(api_path)
-                    )
+                    usage = runtime.limiter.usage(f"{method} {api_path}", endpoint_group(api_path))
+                    key = usage_key(method, api_path)
+                    answer[key] = _add_usage(answer[key], usage) if key in answer else usage
         return ok(answer)
 
     return router
