@@ -999,9 +999,8 @@ class ApolloHook(BaseHook):
             answer = self._object(
                 self.request("POST", path, json={f"{singular}_attributes": list(chunk)}), f"POST {path}"
             )
-            value = answer.get(kind)
-            if isinstance(value, list):
-                updated.extend(r for r in value if isinstance(r, dict))
+            # An answer without the updated records is an error, not "nothing was updated".
+            updated.extend(page_records(answer, [kind], where=f"POST {path}", endpoint=path))
         return updated
 
     def search_contacts(

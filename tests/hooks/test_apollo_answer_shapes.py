@@ -163,3 +163,22 @@ def test_a_bare_list_of_objects_is_still_a_listing(hook: ApolloHook, api: reques
     api.get(f"{BASE}/labels", json=[{"id": "l-1", "name": "Prospects"}])
 
     assert hook.list_labels() == [{"id": "l-1", "name": "Prospects"}]
+
+
+@pytest.mark.parametrize("answer", [{}, {"contacts": "updated"}, {"contacts": [1, 2]}])
+def test_an_unreadable_bulk_update_answer_is_an_error_not_nothing_updated(
+    hook: ApolloHook, api: requests_mock.Mocker, answer: dict[str, Any]
+) -> None:
+    api.post(f"{BASE}/contacts/bulk_update", json=answer)
+
+    with pytest.raises(ApolloResponseError, match="contacts/bulk_update"):
+        hook.bulk_update_contacts([{"id": "c-1", "title": "CTO"}])
+
+
+def test_a_bulk_update_answer_returns_the_updated_records(
+    hook: ApolloHook, api: requests_mock.Mocker
+) -> None:
+    api.post(f"{BASE}/contacts/bulk_update", json={"contacts": [{"id": "c-1", "title": "CTO"}]})
+
+    assert hook.bulk_update_contacts([{"id": "c-1", "title": "CTO"}]) == [{"id": "c-1", "title": "CTO"}]
+    assert api.last_request.json() == {"contact_attributes": [{"id": "c-1", "title": "CTO"}]}
