@@ -138,16 +138,7 @@ with DAG(
         already_contacts = {
             result["person"]["id"] for result in enrichment if result["status"] == "existing_contact"
         }
-        # Apollo's add is idempotent and answers contacts that were already in the sequence
-        # as if added; their records (read before the add) tell them apart.
-        already_enrolled = {
-            contact["id"]
-            for contact in created
-            if enrolled["sequence_id"] in (contact.get("emailer_campaign_ids") or [])
-        }
-        skipped = Counter(enrolled["skipped"].values())
-        if already_enrolled & set(enrolled["added"]):
-            skipped["already_in_sequence"] += len(already_enrolled & set(enrolled["added"]))
+        skipped = Counter(enrolled["skipped"].values())  # e.g. no_email, already_in_sequence
         counts = {
             "found": len(found),
             "enriched": statuses["matched"],
@@ -157,7 +148,7 @@ with DAG(
             # Without phone reveals Apollo charges one credit per matched person and nothing else.
             "credits_spent": statuses["matched"],
             "contacts_created": len({contact["id"] for contact in created} - already_contacts),
-            "enrolled": len(set(enrolled["added"]) - already_enrolled),
+            "enrolled": len(enrolled["added"]),
             "skipped": dict(skipped),
         }
         print("Prospecting summary:")
