@@ -176,15 +176,6 @@ class ApolloGateway:
         if fault == "drop_connection":
             await drop_connection(send)
             return
-        if fault == "slow":
-            deadline = asyncio.get_running_loop().time() + runtime.injector.faults.slow_seconds
-            # Sleep in short steps so a server shutdown does not wait for the full delay.
-            while asyncio.get_running_loop().time() < deadline:
-                if runtime.stopping.is_set():
-                    await drop_connection(send)
-                    return
-                await asyncio.sleep(min(0.05, max(0.0, deadline - asyncio.get_running_loop().time())))
-
         verdict = runtime.limiter.hit(endpoint, endpoint_group(api_path))
         if not verdict.allowed:
             with state.lock:
@@ -207,6 +198,25 @@ class ApolloGateway:
             return
 
         extra = [(k.encode(), v.encode()) for k, v in verdict.headers.items()]
+        if fault == "slow":
+            # Like Apollo under load, act on the request now and answer late: a client that
+            # times out leaves a committed record behind (the ambiguous-write case).
+            answer: list[Message] = []
+
+            async def keep(message: Message) -> None:
+                answer.append(message)
+
+            await self.app(scope, receive, _with_headers(keep, extra))
+            deadline = asyncio.get_running_loop().time() + runtime.injector.faults.slow_seconds
+            # Sleep in short steps so a server shutdown does not wait for the full delay.
+            while asyncio.get_running_loop().time() < deadline:
+                if runtime.stopping.is_set():
+                    await drop_connection(send)
+                    return
+                await asyncio.sleep(min(0.05, max(0.0, deadline - asyncio.get_running_loop().time())))
+            for message in answer:
+                await send(message)
+            return
         if fault == "commit_then_drop":
             await self.app(scope, receive, _swallow)
             await drop_connection(send)

@@ -70,6 +70,18 @@ def test_slow_answer_exceeds_a_client_timeout(sb, api):
         api.session.get(api.url("/auth/health"), timeout=0.2)
 
 
+def test_a_slow_create_commits_even_when_the_client_gave_up(sb, api):
+    """Apollo may act on a request it answers late: the record exists though the client timed out."""
+    sb.configure(faults=SandboxFaults(slow=1.0, slow_seconds=0.5))
+
+    with pytest.raises(requests.Timeout):
+        api.session.post(
+            api.url("/contacts"), json={"first_name": "Late", "email": "late@example.org"}, timeout=0.2
+        )
+
+    assert sb.stats()["contacts"]["total"] == 1
+
+
 def test_faults_only_hit_the_chosen_endpoints_and_never_the_control_plane(sb, api):
     sb.configure(faults=SandboxFaults(error_5xx=1.0, endpoints=["/api/v1/people/*"]))
 
