@@ -31,14 +31,60 @@ def write_json_lines(output_path: str, records: Iterable[Mapping[str, Any]]) -> 
     if path.protocol in ("", "file", "local"):
         path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with path.open("w", encoding="utf-8") as stream:
-        if first is not None:
-            stream.write(_json_line(first))
-            count = 1
-        for record in iterator:
-            stream.write(_json_line(record))
-            count += 1
+    try:
+        with path.open("w", encoding="utf-8") as stream:
+            if first is not None:
+                stream.write(_json_line(first))
+                count = 1
+            for record in iterator:
+                stream.write(_json_line(record))
+                count += 1
+    except BaseException:
+        # A failure while paging (quota, network) must not leave a half-written file that a
+        # downstream task would read as the complete result.
+        path.unlink(missing_ok=True)
+        raise
     return str(path), count
+
+
+def is_output_reference(value: Any) -> bool:
+    """Whether ``value`` is what an operator returns after writing to ``output_path``."""
+    return (
+        isinstance(value, Mapping)
+        and isinstance(value.get("path"), str)
+        and isinstance(value.get("count"), int)
+        and not isinstance(value.get("count"), bool)
+    )
+
+
+def read_json_lines(argument: str, reference: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The records an upstream operator wrote to ``output_path``, checked against its count.
+
+    :param argument: the argument being read, for error messages.
+    :param reference: ``{"path": ..., "count": ...}`` as returned by that operator.
+    """
+    from airflow.sdk import ObjectStoragePath
+
+    path = ObjectStoragePath(reference["path"])
+    try:
+        with path.open("r", encoding="utf-8") as stream:
+            records = [json.loads(line) for line in stream if line.strip()]
+    except FileNotFoundError:
+        raise ApolloConfigurationError(
+            f"{argument} points at {reference['path']!r}, which does not exist (any more). Re-run the "
+            "upstream task that wrote it."
+        ) from None
+    except ValueError as error:
+        raise ApolloConfigurationError(
+            f"{argument} points at {reference['path']!r}, which is not JSON Lines ({error}). It should be "
+            "a file written by one of this provider's operators through output_path."
+        ) from None
+    if len(records) != reference["count"]:
+        raise ApolloConfigurationError(
+            f"{argument} points at {reference['path']!r}, which holds {len(records)} records where the "
+            f"upstream task wrote {reference['count']}: the file was changed or cut. Re-run that task."
+        )
+    return records
 
 
 def checked_output_path(value: Any) -> str | None:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pendulum
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.operators._output import is_output_reference, read_json_lines
 
 T = TypeVar("T")
 
@@ -38,9 +39,13 @@ def as_list(argument: str, value: Any) -> list[Any]:
 
     A single item is wrapped (``.expand()`` hands each mapped task one element). A list of
     lists, which is what a mapped upstream task's output looks like, is flattened one level.
+    The ``{"path", "count", ...}`` an upstream operator returns after writing to its
+    ``output_path`` is read back from that file, so large results need not go through XCom.
     """
     if value is None:
         raise ApolloConfigurationError(f"{argument} is required; got None.")
+    if is_output_reference(value):
+        return list(read_json_lines(argument, value))
     if not is_list_like(value):
         return [value]
     items: list[Any] = []

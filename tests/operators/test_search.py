@@ -86,8 +86,8 @@ def test_people_search_streams_to_output_path(hook, attach, context, tmp_path):
     assert [json.loads(line) for line in lines] == _people(5)
 
 
-def test_output_path_streams_instead_of_collecting(hook, attach, context, tmp_path):
-    """Records are written as the pages arrive: a failure on page 2 leaves page 1 on disk."""
+def test_a_failure_while_paging_leaves_no_half_written_output(hook, attach, context, tmp_path):
+    """Page 1 was written when page 2 failed: the file goes, so nobody reads it as complete."""
     target = tmp_path / "people.jsonl"
 
     def pages(*args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -99,7 +99,38 @@ def test_output_path_streams_instead_of_collecting(hook, attach, context, tmp_pa
 
     with pytest.raises(ConnectionError):
         op.execute(context)
-    assert [json.loads(line) for line in target.read_text().splitlines()] == _people(2)
+    assert not target.exists()
+
+
+def test_a_downstream_operator_reads_records_from_an_upstream_output_path(hook, attach, context, tmp_path):
+    """``output_path`` keeps big results out of XCom; the next operator reads the file back."""
+    from airflow_provider_apollo.operators.enrichment import ApolloEnrichPeopleOperator
+
+    hook.iter_people.return_value = iter(_people(3))
+    search = attach(
+        ApolloSearchPeopleOperator(task_id="s", filters={}, output_path=str(tmp_path / "people.jsonl"))
+    )
+    reference = search.execute(context)
+    hook.find_existing_contacts.return_value = [None, None, None]
+    hook.bulk_enrich_people.side_effect = lambda details, **kwargs: [{"id": d["id"]} for d in details]
+    enrich = attach(ApolloEnrichPeopleOperator(task_id="e", people=reference))
+
+    results = enrich.execute(context)
+
+    assert [r["input"] for r in results] == _people(3)
+    assert [r["status"] for r in results] == ["matched"] * 3
+
+
+def test_an_output_reference_whose_file_was_cut_is_refused(hook, attach, context, tmp_path):
+    from airflow_provider_apollo.operators.enrichment import ApolloEnrichPeopleOperator
+
+    target = tmp_path / "people.jsonl"
+    target.write_text(json.dumps(_people(1)[0]) + "\n")
+    enrich = attach(ApolloEnrichPeopleOperator(task_id="e", people={"path": str(target), "count": 3}))
+
+    with pytest.raises(ApolloConfigurationError, match="holds 1 records where the upstream task wrote 3"):
+        enrich.execute(context)
+    assert hook.method_calls == []
 
 
 def test_people_search_surfaces_the_display_cap(hook, attach, context, capsys, monkeypatch):
