@@ -28,7 +28,6 @@ Only the standard library is used at the top level: this runs before the venv ex
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -39,12 +38,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-# The same stamp as scripts/run_tests.py: both install ``-e .[dev]``, so one install serves both.
-STAMP = VENV / ".installed-pyproject-sha256"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bootstrap import BIN, PYTHON, ROOT, VENV, ensure_environment
+
 DEFAULT_AIRFLOW_HOME = ROOT / ".airflow-home"
 DAGS_FOLDER = ROOT / "example_dags"
 
@@ -56,23 +52,6 @@ SANDBOX_SEED = 42
 # --------------------------------------------------------------------------- environment
 def _in_project_venv() -> bool:
     return Path(sys.prefix).resolve() == VENV.resolve()
-
-
-def ensure_environment() -> None:
-    """Create the venv and install the project into it, unless that is already done."""
-    if not PYTHON.exists():
-        print(f"==> creating virtual environment in {VENV}", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == digest:
-        return
-    print("==> installing airflow-provider-apollo[dev] (first run takes a minute or two)", flush=True)
-    subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", f"{ROOT}[dev]"],
-        check=True,
-        cwd=ROOT,
-    )
-    STAMP.write_text(digest)
 
 
 def reexec_in_venv() -> int:

@@ -15,42 +15,16 @@ Only the standard library is used at the top level: this runs before the venv ex
 
 from __future__ import annotations
 
-import hashlib
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-STAMP = VENV / ".installed-pyproject-sha256"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bootstrap import BIN, PYTHON, ROOT, ensure_environment
 
 # pytest's exit code when it collected no test: a run that tests nothing is a failure here.
 PYTEST_NO_TESTS = 5
-
-
-def _pyproject_digest() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-
-
-def ensure_environment() -> None:
-    """Create the venv and install the project into it, unless that is already done."""
-    if not PYTHON.exists():
-        print(f"==> creating virtual environment in {VENV}", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    digest = _pyproject_digest()
-    if STAMP.exists() and STAMP.read_text() == digest:
-        return
-    print("==> installing airflow-provider-apollo[dev] (first run takes about a minute)", flush=True)
-    subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", f"{ROOT}[dev]"],
-        check=True,
-        cwd=ROOT,
-    )
-    STAMP.write_text(digest)
 
 
 def run_step(name: str, args: list[str]) -> int:
