@@ -11,6 +11,7 @@ the same contacts (by email, once each), the same enrolments, the same tasks, no
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_apollo.sandbox import ApolloSandbox, SandboxFaults
+from airflow_provider_apollo.sandbox.faults import FaultInjector
 
 DAG_IDS = ("example_apollo_prospecting", "example_apollo_hiring_signals")
 #: The client gives up after this long; a "slow" answer comes later than that.
@@ -122,6 +124,29 @@ def test_a_fault_storm_leaves_the_same_crm_state_as_a_fault_free_run(
 #: Every fault kind alone, at a rate that makes it fire several times per run.
 FOCUSED_RATE = 0.3
 FAULT_KINDS = ("error_5xx", "burst_429", "drop_connection", "slow", "malformed_json", "commit_then_drop")
+#: The example DAGs' requests that create records: the only ones commit_then_drop can hit.
+CREATE_ENDPOINTS = ("*/contacts/bulk_create", "*/emailer_campaigns/*/add_contact_ids", "*/tasks/bulk_create")
+
+
+def _focused_faults(kind: str, seed: int) -> SandboxFaults:
+    """``kind`` alone at FOCUSED_RATE, seeded so that it fires at least once in the run.
+
+    Most kinds hit every request, so any seed fires several times. ``commit_then_drop`` only
+    hits the two or three creates of a run: at 30 % a seed has about even odds of never
+    firing, and a run where it never fired proves nothing. So it is aimed at the creates and
+    given the first seed, from ``seed`` on, whose first draw is a fault (draws happen in
+    request order, so that is the run's first create).
+    """
+    base = SandboxFaults(seed=seed, slow_seconds=SLOW_ANSWER_SECONDS)
+    if kind != "commit_then_drop":
+        return SandboxFaults.from_dict({kind: FOCUSED_RATE}, base=base)
+    for candidate in itertools.count(seed * 1000):
+        faults = SandboxFaults.from_dict(
+            {"seed": candidate, kind: FOCUSED_RATE, "endpoints": CREATE_ENDPOINTS}, base=base
+        )
+        if FaultInjector(faults).draw("POST", "/api/v1/contacts/bulk_create", creates=True)[0] == kind:
+            return faults
+    raise AssertionError("unreachable: itertools.count never ends")
 
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
@@ -140,9 +165,7 @@ def test_one_fault_kind_at_a_time_leaves_the_same_crm_state(
 ) -> None:
     """The mixed storm rarely draws a slow or truncated answer; here each kind fires often."""
     use_connection(timeout=CLIENT_TIMEOUT_SECONDS, max_retries=HOOK_MAX_RETRIES)
-    base = SandboxFaults(seed=focused_seed, slow_seconds=SLOW_ANSWER_SECONDS)
-    faults = SandboxFaults.from_dict({kind: FOCUSED_RATE}, base=base)
-    clean_sandbox.configure(faults=faults)
+    clean_sandbox.configure(faults=_focused_faults(kind, focused_seed))
 
     run = example_dags.run(example_dags.load(dag_id))
 
