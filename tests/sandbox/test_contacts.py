@@ -261,3 +261,14 @@ def test_contact_stages_are_apollo_defaults(api):
         "Changed Job",
     ]
     assert set(stages[0]) >= {"id", "team_id", "display_name", "name", "display_order", "category"}
+
+
+def test_bulk_create_with_a_bad_entry_creates_nothing(sb, api):
+    answer = api.post(
+        "/contacts/bulk_create",
+        json={"contacts": [{"first_name": "Ok", "email": "ok@example.org"}, "not an object"]},
+    )
+
+    assert answer.status_code == 422
+    assert "each entry of contacts must be an object" in answer.text
+    assert sb.stats()["contacts"]["total"] == 0

@@ -7,11 +7,9 @@ import copy
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from airflow_provider_apollo.sandbox.errors import unprocessable
 from airflow_provider_apollo.sandbox.routes._io import flag, ids_param, ok, read_params
-from airflow_provider_apollo.sandbox.routes.contacts import MAX_BULK_RECORDS, bulk_edits, search_answer
+from airflow_provider_apollo.sandbox.routes.contacts import bulk_create_answer, bulk_edits, search_answer
 from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
-from airflow_provider_apollo.sandbox.world import Record
 
 
 def build_router(runtime: SandboxRuntime) -> APIRouter:
@@ -53,20 +51,14 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     @router.post("/accounts/bulk_create")
     async def bulk_create_accounts(request: Request) -> JSONResponse:
         params = await read_params(request, runtime)
-        items = params.get("accounts")
-        if not isinstance(items, list) or not items:
-            raise unprocessable("accounts must be a non-empty array of account objects")
-        if len(items) > MAX_BULK_RECORDS:
-            raise unprocessable(f"accounts can hold at most {MAX_BULK_RECORDS} per call; got {len(items)}")
-        created: list[Record] = []
-        existing: list[Record] = []
-        with state.lock:
-            for item in items:
-                if not isinstance(item, dict):
-                    raise unprocessable("each entry of accounts must be an object")
-                account, existed = state.create_account(item, run_dedupe=flag(params, "run_dedupe"))
-                (existing if existed else created).append(copy.deepcopy(account))
-        return ok({"created_accounts": created, "existing_accounts": existing})
+        return ok(
+            bulk_create_answer(
+                params,
+                "accounts",
+                lambda item, dedupe: state.create_account(item, run_dedupe=dedupe),
+                state.lock,
+            )
+        )
 
     @router.post("/accounts/bulk_update")
     async def bulk_update_accounts(request: Request) -> JSONResponse:

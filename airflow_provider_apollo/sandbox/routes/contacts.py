@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -92,20 +94,14 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     @router.post("/contacts/bulk_create")
     async def bulk_create_contacts(request: Request) -> JSONResponse:
         params = await read_params(request, runtime)
-        items = params.get("contacts")
-        if not isinstance(items, list) or not items:
-            raise unprocessable("contacts must be a non-empty array of contact objects")
-        if len(items) > MAX_BULK_RECORDS:
-            raise unprocessable(f"contacts can hold at most {MAX_BULK_RECORDS} per call; got {len(items)}")
-        created: list[Record] = []
-        existing: list[Record] = []
-        with state.lock:
-            for item in items:
-                if not isinstance(item, dict):
-                    raise unprocessable("each entry of contacts must be an object")
-                contact, reason = state.create_contact(item, run_dedupe=flag(params, "run_dedupe"))
-                (existing if reason else created).append(copy.deepcopy(contact))
-        return ok({"created_contacts": created, "existing_contacts": existing})
+        return ok(
+            bulk_create_answer(
+                params,
+                "contacts",
+                lambda item, dedupe: state.create_contact(item, run_dedupe=dedupe),
+                state.lock,
+            )
+        )
 
     @router.post("/contacts/bulk_update")
     async def bulk_update_contacts(request: Request) -> JSONResponse:
@@ -144,6 +140,38 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
         return ok({"contact_stages": state.world.contact_stages})
 
     return router
+
+
+def bulk_create_answer(
+    params: dict[str, Any],
+    kind: str,
+    create: Callable[[dict[str, Any], bool], tuple[Record, Any]],
+    lock: AbstractContextManager[Any],
+) -> dict[str, list[Record]]:
+    """``{"created_<kind>": [...], "existing_<kind>": [...]}`` for a ``<kind>/bulk_create``.
+
+    Every entry is checked before any is created, so a bad entry creates nothing.
+
+    :param params: the request's parameters; ``params[kind]`` holds the records.
+    :param kind: ``contacts`` or ``accounts``.
+    :param create: creates one record, ``(fields, run_dedupe) -> (record, existed)``.
+    :param lock: the state lock, held while creating.
+    """
+    items = params.get(kind)
+    if not isinstance(items, list) or not items:
+        raise unprocessable(f"{kind} must be a non-empty array of {kind[:-1]} objects")
+    if len(items) > MAX_BULK_RECORDS:
+        raise unprocessable(f"{kind} can hold at most {MAX_BULK_RECORDS} per call; got {len(items)}")
+    if not all(isinstance(item, dict) for item in items):
+        raise unprocessable(f"each entry of {kind} must be an object")
+    run_dedupe = flag(params, "run_dedupe")
+    created: list[Record] = []
+    existing: list[Record] = []
+    with lock:
+        for item in items:
+            record, existed = create(item, run_dedupe)
+            (existing if existed else created).append(copy.deepcopy(record))
+    return {f"created_{kind}": created, f"existing_{kind}": existing}
 
 
 def bulk_edits(params: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
