@@ -67,6 +67,35 @@ def baselines(
     return results
 
 
+def _run_figures(
+    run: Any,
+    stats: dict[str, Any],
+    crm: dict[str, Any],
+    baseline: dict[str, Any],
+    example_dags: Any,
+    fast_waits: list[float],
+) -> dict[str, Any]:
+    """What one faulted run did, from the sandbox's counters, for docs/reliability.md."""
+    tries = example_dags.attempts(run)
+    return {
+        "state": str(run.state),
+        "requests": stats["requests"]["total"],
+        "faults": stats["faults"]["by_kind"],
+        "rate_limited": stats["rate_limited"],
+        "credits": stats["credits"]["total"],
+        "baseline_credits": baseline["credits"],
+        "contacts": stats["contacts"]["total"],
+        "enrolments": stats["sequence_enrolments"]["total"],
+        "tasks": stats["tasks"]["total"],
+        "duplicates": stats["contacts"]["duplicates_by_email"]
+        + stats["tasks"]["duplicates"]
+        + stats["sequence_enrolments"]["duplicates"],
+        "task_retries": sum(n - 1 for n in tries.values() if n > 1),
+        "hook_waits": len(fast_waits),
+        "same_as_fault_free": crm == baseline["crm"],
+    }
+
+
 @pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_a_fault_storm_leaves_the_same_crm_state_as_a_fault_free_run(
     dag_id: str,
@@ -87,27 +116,10 @@ def test_a_fault_storm_leaves_the_same_crm_state_as_a_fault_free_run(
     stats = clean_sandbox.stats()
     crm = crm_fingerprint(clean_sandbox)
     baseline = baselines[dag_id]
-    tries = example_dags.attempts(run)
     record_figures(
         "storms",
         f"{dag_id}/seed{fault_seed}",
-        {
-            "state": str(run.state),
-            "requests": stats["requests"]["total"],
-            "faults": stats["faults"]["by_kind"],
-            "rate_limited": stats["rate_limited"],
-            "credits": stats["credits"]["total"],
-            "baseline_credits": baseline["credits"],
-            "contacts": stats["contacts"]["total"],
-            "enrolments": stats["sequence_enrolments"]["total"],
-            "tasks": stats["tasks"]["total"],
-            "duplicates": stats["contacts"]["duplicates_by_email"]
-            + stats["tasks"]["duplicates"]
-            + stats["sequence_enrolments"]["duplicates"],
-            "task_retries": sum(n - 1 for n in tries.values() if n > 1),
-            "hook_waits": len(fast_waits),
-            "same_as_fault_free": crm == baseline["crm"],
-        },
+        _run_figures(run, stats, crm, baseline, example_dags, fast_waits),
     )
 
     assert str(run.state) == "success", f"seed {fault_seed}: {example_dags.states(run)}"
@@ -172,25 +184,10 @@ def test_one_fault_kind_at_a_time_leaves_the_same_crm_state(
     stats = clean_sandbox.stats()
     crm = crm_fingerprint(clean_sandbox)
     baseline = baselines[dag_id]
-    tries = example_dags.attempts(run)
     record_figures(
         "focused",
         f"{dag_id}/{kind}/seed{focused_seed}",
-        {
-            "state": str(run.state),
-            "requests": stats["requests"]["total"],
-            "faults": stats["faults"]["by_kind"],
-            "credits": stats["credits"]["total"],
-            "baseline_credits": baseline["credits"],
-            "contacts": stats["contacts"]["total"],
-            "enrolments": stats["sequence_enrolments"]["total"],
-            "tasks": stats["tasks"]["total"],
-            "duplicates": stats["contacts"]["duplicates_by_email"]
-            + stats["tasks"]["duplicates"]
-            + stats["sequence_enrolments"]["duplicates"],
-            "task_retries": sum(n - 1 for n in tries.values() if n > 1),
-            "same_as_fault_free": crm == baseline["crm"],
-        },
+        _run_figures(run, stats, crm, baseline, example_dags, fast_waits),
     )
 
     assert stats["faults"]["by_kind"].get(kind, 0) >= 1, f"{kind} never fired: the run proves nothing"
