@@ -145,65 +145,110 @@ class PageProgress:
     total_entries: int | None
 
 
+@dataclass(frozen=True)
+class PagedQuery:
+    """A paged search: what to send for each page and how to read the answers.
+
+    :param method: ``POST`` (filters in the body) or ``GET`` (filters as query parameters).
+    :param path: endpoint path relative to ``/api/v1``.
+    :param records_keys: keys of the answer that hold records, concatenated in this order
+        (``("organizations", "accounts")`` for organization search).
+    :param what: name of the records for messages (``people``).
+    :param filters: the filters sent with every page.
+    :param per_page: page size, already validated.
+    :param max_records: stop after this many records (``None``: all).
+    :param max_pages: the endpoint's page cap (500 for people/organization search).
+    :param split_hint: how to split a query that hits the page cap (for the warning).
+    :param credits_per_page: what Apollo charges for each page.
+    """
+
+    method: str
+    path: str
+    records_keys: tuple[str, ...]
+    what: str
+    filters: Mapping[str, Any] | None = None
+    per_page: int = MAX_PER_PAGE
+    max_records: int | None = None
+    max_pages: int | None = None
+    split_hint: str | None = None
+    credits_per_page: float = 0.0
+
+    def request_for(self, page: int) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """``(params, json)`` of the request for ``page``."""
+        sent = {**(self.filters or {}), "page": page, "per_page": self.per_page}
+        return (sent, None) if self.method == "GET" else (None, sent)
+
+
+class PageWalk:
+    """The reading side of a paged search, transport-free: feed it answers, it says what to yield.
+
+    Sync and async callers run the same walk (``while not walk.done: walk.read(fetch(walk.page))``),
+    so when to stop, what counts as a broken page and the page-cap warning cannot differ.
+
+    :param query: the search.
+    :param on_page: called after each page (log progress and quota there).
+    """
+
+    def __init__(self, query: PagedQuery, *, on_page: Callable[[PageProgress], None] | None = None) -> None:
+        self.query = query
+        self.max_records = validate_max_records(query.max_records)
+        self.on_page = on_page
+        self.page = 1
+        self.yielded = 0
+        self.done = self.max_records == 0
+
+    def read(self, body: Any) -> list[dict[str, Any]]:
+        """The records of the answer for :attr:`page` to hand out; advances to the next page.
+
+        :raises ApolloResponseError: a page that is not an object, has none of the records
+            keys, or holds something else than a list of objects under one of them.
+        """
+        query, page = self.query, self.page
+        where = f"page {page} of the {query.what} search ({query.path})"
+        records = page_records(body, query.records_keys, where=where, endpoint=query.path)
+        info = page_info(body)
+        if page == 1 and query.max_pages is not None:
+            _warn_if_capped(
+                info, query.per_page, query.max_pages, self.max_records, query.what, query.split_hint
+            )
+        room = len(records) if self.max_records is None else max(self.max_records - self.yielded, 0)
+        kept = records[:room]
+        self.yielded += len(kept)
+        if self.on_page is not None:
+            self.on_page(PageProgress(page, info.total_pages, self.yielded, info.total_entries))
+        reason = stop_reason(
+            page=page,
+            per_page=query.per_page,
+            records_on_page=len(records),
+            records_so_far=self.yielded,
+            info=info,
+            max_records=self.max_records,
+            max_pages=query.max_pages,
+        )
+        if reason is not None:
+            log.debug(
+                "%s search stopped after page %d: %s (%d records).", query.what, page, reason, self.yielded
+            )
+            self.done = True
+        self.page += 1
+        return kept
+
+
 def iter_records(
-    fetch_page: Callable[[int], Mapping[str, Any]],
+    fetch_page: Callable[[int], Any],
+    query: PagedQuery,
     *,
-    records_keys: Sequence[str],
-    per_page: int,
-    max_records: int | None = None,
-    max_pages: int | None = None,
-    what: str = "records",
-    split_hint: str | None = None,
     on_page: Callable[[PageProgress], None] | None = None,
-    endpoint: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield every record of a paged search, stopping by the rules of :func:`stop_reason`.
 
     :param fetch_page: sends the request for one page number and returns the decoded answer.
-    :param records_keys: keys of the answer that hold records, concatenated in this order
-        (``["organizations", "accounts"]`` for organization search).
-    :param per_page: page size, already validated.
-    :param max_records: stop after this many records (``None``: all).
-    :param max_pages: the endpoint's page cap (500 for people/organization search).
-    :param what: name of the records for messages (``people``).
-    :param split_hint: how to split a query that hits the page cap (for the warning).
+    :param query: the search.
     :param on_page: called after each page (log progress and quota there).
-    :param endpoint: the endpoint path, named in errors (``mixed_people/api_search``).
-    :raises ApolloResponseError: a page that is not an object, has none of ``records_keys``,
-        or holds something else than a list of objects under one of them.
     """
-    max_records = validate_max_records(max_records)
-    if max_records == 0:
-        return
-    yielded = 0
-    page = 1
-    while True:
-        body = fetch_page(page)
-        where = f"page {page} of the {what} search" + (f" ({endpoint})" if endpoint else "")
-        records = page_records(body, records_keys, where=where, endpoint=endpoint)
-        info = page_info(body)
-        if page == 1 and max_pages is not None:
-            _warn_if_capped(info, per_page, max_pages, max_records, what, split_hint)
-        for record in records:
-            if max_records is not None and yielded >= max_records:
-                break
-            yielded += 1
-            yield record
-        if on_page is not None:
-            on_page(PageProgress(page, info.total_pages, yielded, info.total_entries))
-        reason = stop_reason(
-            page=page,
-            per_page=per_page,
-            records_on_page=len(records),
-            records_so_far=yielded,
-            info=info,
-            max_records=max_records,
-            max_pages=max_pages,
-        )
-        if reason is not None:
-            log.debug("%s search stopped after page %d: %s (%d records).", what, page, reason, yielded)
-            return
-        page += 1
+    walk = PageWalk(query, on_page=on_page)
+    while not walk.done:
+        yield from walk.read(fetch_page(walk.page))
 
 
 def page_records(

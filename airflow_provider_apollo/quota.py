@@ -3,8 +3,8 @@
 Apollo counts requests per team and per endpoint in fixed minute, hour and day windows and
 reports, after every answer, each window's limit, usage and requests left (two header
 spellings for the day window). No header says when a window resets; a 429 may carry
-``Retry-After`` (the local sandbox also sends the exact float in
-``X-Sandbox-Retry-After-Exact``).
+``Retry-After``: whole seconds or an HTTP date, and decimal seconds are read too (a
+harmless extension that lets a compressed-time test server ask for sub-second waits).
 
 Pacing (:class:`QuotaTracker`), per endpoint path template:
 
@@ -23,6 +23,7 @@ because every answer's headers (the server's shared truth) overwrite what a proc
 from __future__ import annotations
 
 import email.utils
+import math
 import re
 import threading
 import time
@@ -51,7 +52,6 @@ _HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "left": ("x-24-hour-requests-left", "x-daily-requests-left"),
     },
 }
-EXACT_RETRY_AFTER_HEADER = "x-sandbox-retry-after-exact"
 
 # Arrive a little after the reopening instant: client and server clocks tick apart.
 REOPEN_MARGIN_SECONDS = 0.05
@@ -154,26 +154,26 @@ def parse_rate_limit_headers(headers: Mapping[str, str]) -> dict[str, WindowQuot
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds the server asks to wait: the exact sandbox header, else ``Retry-After``.
+    """Seconds the server asks to wait in ``Retry-After`` (seconds, decimal seconds or an HTTP date).
 
     :param headers: the 429's headers.
     :param now: wall clock, for ``Retry-After`` given as an HTTP date.
     """
     lowered = {str(key).lower(): value for key, value in headers.items()}
-    for name in (EXACT_RETRY_AFTER_HEADER, "retry-after"):
-        raw = (lowered.get(name) or "").strip()
-        if not raw:
-            continue
-        try:
-            return max(float(raw), 0.0)
-        except ValueError:
-            pass
-        try:
-            moment = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            continue
-        return max(moment.timestamp() - now(), 0.0)
-    return None
+    raw = (lowered.get("retry-after") or "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
+    try:
+        moment = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(moment.timestamp() - now(), 0.0)
 
 
 def window_named_in(message: str) -> str | None:

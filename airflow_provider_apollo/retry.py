@@ -3,9 +3,9 @@
 What is retried, at most ``max_retries`` times after the first attempt:
 
 * **429** (``ApolloRateLimitError``): after ``Retry-After`` seconds when Apollo sends it
-  (the sandbox's exact ``X-Sandbox-Retry-After-Exact`` is preferred), else after the
-  exponential backoff below. With a quota pacer (the sync hook) the pacer does that wait
-  before the next attempt, so that one clock decides and the wait is never doubled.
+  (decimal seconds are read as such), else after the exponential backoff below. The
+  quota pacer (both hooks) does that wait before the next attempt, so that one clock
+  decides and the wait is never doubled.
   An hourly/daily window that will not reopen within ``max_quota_wait`` is not retried:
   ``ApolloQuotaExhaustedError`` fails fast.
 * **5xx, timeouts, dropped or refused connections** (``ApolloTransientError``), and a 2xx
@@ -27,14 +27,22 @@ Apollo's side and retried like reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from airflow_provider_apollo.exceptions import (
     ApolloAmbiguousWriteError,
+    ApolloError,
     ApolloQuotaExhaustedError,
     ApolloRateLimitError,
     ApolloResponseError,
@@ -93,20 +101,13 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     return wait
 
 
-def call_with_retries(
-    attempt: Callable[[], T],
-    *,
-    policy: RetryPolicy,
-    sleep: Callable[[float], None],
-    description: str,
-    log: WarningLogger,
-) -> T:
-    """Run ``attempt`` until it succeeds, fails for good, or the retries run out.
+def retry_settings(policy: RetryPolicy, *, description: str, log: WarningLogger) -> dict[str, Any]:
+    """tenacity's settings for one call, the same for ``Retrying`` and ``AsyncRetrying``.
 
-    :param attempt: sends the request once; raises a provider error on failure.
+    The caller adds only ``sleep`` (a blocking or an awaitable wait).
+
     :param policy: how many retries and which backoff.
-    :param sleep: the wait function (``time.sleep`` unless a test injects one).
-    :param description: ``METHOD path`` for log lines and the final message.
+    :param description: ``METHOD path`` for log lines.
     :param log: where each retry is announced (one WARNING per retry).
     """
     max_attempts = policy.max_retries + 1
@@ -129,19 +130,80 @@ def call_with_retries(
             when,
         )
 
+    return {
+        "stop": stop_after_attempt(max_attempts),
+        "wait": _wait(policy),
+        "retry": retry_if_exception(is_retryable),
+        "before_sleep": announce,
+        "reraise": True,
+    }
+
+
+def note_gave_up(exc: BaseException, attempts: int) -> None:
+    """Say in a retryable error's message that patience ran out, not just what the last attempt saw.
+
+    :param exc: the error of the last attempt.
+    :param attempts: how many attempts were made.
+    """
+    if is_retryable(exc) and attempts > 1 and exc.args:
+        exc.args = (f"{exc.args[0]} Gave up after {attempts} attempts.", *exc.args[1:])
+
+
+def call_with_retries(
+    attempt: Callable[[], T],
+    *,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+    description: str,
+    log: WarningLogger,
+) -> T:
+    """Run ``attempt`` until it succeeds, fails for good, or the retries run out.
+
+    :param attempt: sends the request once; raises a provider error on failure.
+    :param policy: how many retries and which backoff.
+    :param sleep: the wait function (``time.sleep`` unless a test injects one).
+    :param description: ``METHOD path`` for log lines and the final message.
+    :param log: where each retry is announced (one WARNING per retry).
+    """
     retrying = Retrying(
-        stop=stop_after_attempt(max_attempts),
-        wait=_wait(policy),
-        retry=retry_if_exception(is_retryable),
         sleep=lambda seconds: sleep(seconds) if seconds > 0 else None,
-        before_sleep=announce,
-        reraise=True,
+        **retry_settings(policy, description=description, log=log),
     )
     try:
         return retrying(attempt)
-    except (ApolloRateLimitError, ApolloTransientError, ApolloResponseError) as exc:
-        attempts = int(retrying.statistics.get("attempt_number", 1))
-        if is_retryable(exc) and attempts > 1 and exc.args:
-            # Say that patience ran out, not just what the last attempt saw.
-            exc.args = (f"{exc.args[0]} Gave up after {attempts} attempts.", *exc.args[1:])
+    except ApolloError as exc:
+        note_gave_up(exc, int(retrying.statistics.get("attempt_number", 1)))
+        raise
+
+
+async def a_call_with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    sleep: Callable[[float], Awaitable[None]],
+    description: str,
+    log: WarningLogger,
+) -> T:
+    """The async twin of :func:`call_with_retries`: the same settings, an awaitable wait.
+
+    :param attempt: sends the request once; raises a provider error on failure.
+    :param policy: how many retries and which backoff.
+    :param sleep: the async wait function (``asyncio.sleep`` unless a test injects one).
+    :param description: ``METHOD path`` for log lines and the final message.
+    :param log: where each retry is announced (one WARNING per retry).
+    """
+
+    async def wait(seconds: float) -> None:
+        if seconds > 0:
+            await sleep(seconds)
+
+    async def run_once() -> T:
+        # A coroutine function, so tenacity awaits each attempt (a lambda would not be).
+        return await attempt()
+
+    retrying = AsyncRetrying(sleep=wait, **retry_settings(policy, description=description, log=log))
+    try:
+        return await retrying(run_once)
+    except ApolloError as exc:
+        note_gave_up(exc, int(retrying.statistics.get("attempt_number", 1)))
         raise

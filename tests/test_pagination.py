@@ -10,12 +10,36 @@ from hypothesis import strategies as st
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
 from airflow_provider_apollo.pagination import (
+    PagedQuery,
     PageInfo,
     iter_records,
     page_info,
     stop_reason,
     validate_per_page,
 )
+
+
+def walk(
+    fetch: Any,
+    *,
+    records_keys: list[str],
+    per_page: int,
+    max_records: int | None = None,
+    max_pages: int | None = None,
+    what: str = "records",
+    endpoint: str = "records/search",
+) -> Any:
+    """Walk a fake search the way the hooks do (``iter_records`` over a ``PagedQuery``)."""
+    query = PagedQuery(
+        "POST",
+        endpoint,
+        records_keys=tuple(records_keys),
+        what=what,
+        per_page=per_page,
+        max_records=max_records,
+        max_pages=max_pages,
+    )
+    return iter_records(fetch, query)
 
 
 def fake_search(total: int, per_page: int, *, report: str) -> tuple[Any, list[int]]:
@@ -44,7 +68,7 @@ def test_walk_yields_exactly_what_is_wanted_with_no_wasted_page(
     total: int, per_page: int, max_records: int | None, report: str
 ) -> None:
     fetch, asked = fake_search(total, per_page, report=report)
-    records = list(iter_records(fetch, records_keys=["records"], per_page=per_page, max_records=max_records))
+    records = list(walk(fetch, records_keys=["records"], per_page=per_page, max_records=max_records))
     wanted = total if max_records is None else min(total, max_records)
     assert [r["n"] for r in records] == list(range(wanted))
     assert asked == list(range(1, len(asked) + 1))
@@ -92,7 +116,7 @@ def test_per_page_out_of_range(per_page: Any) -> None:
 
 def test_records_that_are_not_a_list_are_a_response_error() -> None:
     with pytest.raises(ApolloResponseError, match="'records' that is not a list"):
-        list(iter_records(lambda page: {"records": "oops"}, records_keys=["records"], per_page=10))
+        list(walk(lambda page: {"records": "oops"}, records_keys=["records"], per_page=10))
 
 
 @pytest.mark.parametrize(
@@ -103,7 +127,7 @@ def test_a_page_without_its_records_key_is_an_error_not_an_empty_result(body: di
         ApolloResponseError, match="page 1 of the people search \\(mixed_people/api_search\\)"
     ) as raised:
         list(
-            iter_records(
+            walk(
                 lambda page: body,
                 records_keys=["records"],
                 per_page=10,
@@ -122,16 +146,14 @@ def test_one_of_several_records_keys_is_enough() -> None:
         {"accounts": [{"id": "a2"}]},
         {"organizations": []},
     ]
-    records = iter_records(
-        lambda page: pages[page - 1], records_keys=["organizations", "accounts"], per_page=2
-    )
+    records = walk(lambda page: pages[page - 1], records_keys=["organizations", "accounts"], per_page=2)
     assert [r["id"] for r in records] == ["o1", "a1", "a2"]
 
 
 def test_an_empty_list_is_an_empty_page() -> None:
-    assert list(iter_records(lambda page: {"records": []}, records_keys=["records"], per_page=10)) == []
+    assert list(walk(lambda page: {"records": []}, records_keys=["records"], per_page=10)) == []
 
 
 def test_records_that_are_not_objects_are_a_response_error() -> None:
     with pytest.raises(ApolloResponseError, match=r"records\[1\] that is not an object \(int\)"):
-        list(iter_records(lambda page: {"records": [{"id": 1}, 2]}, records_keys=["records"], per_page=10))
+        list(walk(lambda page: {"records": [{"id": 1}, 2]}, records_keys=["records"], per_page=10))

@@ -1,49 +1,50 @@
-"""ApolloAsyncHook: the httpx-based async client the triggers poll Apollo with.
+"""ApolloAsyncHook: the async front door the triggers poll Apollo with (``httpx``).
 
 It reads the connection with Airflow's async lookup (never the sync ``get_connection()``
-inside the triggerer's event loop) and shares every rule with the sync ``ApolloHook``:
-the connection rules (``connection.py``), the error mapping (``http_errors.py``), quota
-pacing from the rate-limit headers (``quota.py``), the retry policy (``retry.py``) and the
-pagination stop rules (``pagination.py``). Only the transport differs, so a trigger sees
-the same errors, and spends the same credits, as a poking sensor.
-
-The API key travels in one header only; it is never put in a URL, a log line or an error.
+inside the triggerer's event loop). Everything else is shared with the sync ``ApolloHook``:
+how a call is built and its answer read (``api_call.py``), pacing and counters
+(``client_base.py``), the retry settings (``retry.py``) and the page walk
+(``pagination.py``). Only the transport differs, so a trigger sees the same errors, and
+spends the same credits, as a poking sensor.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
 import httpx
 from airflow.sdk import BaseHook
-from asgiref.sync import sync_to_async
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from airflow_provider_apollo.connection import ApolloConnectionConfig, read_connection
-from airflow_provider_apollo.endpoints import normalize_path, path_template
-from airflow_provider_apollo.exceptions import (
-    ApolloError,
-    ApolloRateLimitError,
-    ApolloResponseError,
-    ApolloTransientError,
+from airflow_provider_apollo.connection import ApolloConnectionConfig
+from airflow_provider_apollo.hooks.api_call import (
+    ApiCall,
+    NetworkFailure,
+    network_error,
+    prepare_call,
+    read_answer,
+    request_headers,
 )
-from airflow_provider_apollo.http_errors import error_for_response, scrub
-from airflow_provider_apollo.pagination import page_info, page_records, stop_reason
-from airflow_provider_apollo.quota import QuotaTracker
-from airflow_provider_apollo.retry import RetryPolicy, _wait, is_retryable
-
-Sleep = Callable[[float], Awaitable[None]]
-
-#: Job postings cost 1 credit per page (the docs and the notes agree).
-CREDITS_PER_JOB_POSTINGS_PAGE = 1.0
+from airflow_provider_apollo.hooks.client_base import ApolloClientBase
+from airflow_provider_apollo.hooks.resources.crm import TASKS
+from airflow_provider_apollo.hooks.resources.organizations import job_postings_query
+from airflow_provider_apollo.pagination import PagedQuery, PageWalk
+from airflow_provider_apollo.retry import a_call_with_retries
 
 
-class ApolloAsyncHook(BaseHook):
-    """Async access to the few Apollo endpoints the triggers poll.
+def _failure_of(exc: httpx.TransportError) -> NetworkFailure:
+    """What an ``httpx`` error says about whether Apollo can have seen the request."""
+    return NetworkFailure(
+        timed_out=isinstance(exc, httpx.TimeoutException),
+        before_sending=isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)),
+        detail=f"{type(exc).__name__}: {exc}",
+    )
+
+
+class ApolloAsyncHook(ApolloClientBase):
+    """Async access to the Apollo endpoints the triggers poll.
 
     Use it as an async context manager so the HTTP connection pool is closed::
 
@@ -51,39 +52,26 @@ class ApolloAsyncHook(BaseHook):
             async for posting in hook.iter_job_postings(organization_id):
                 ...
 
+    Test seams (attributes): ``_transport`` (an httpx transport, e.g. ``httpx.MockTransport``),
+    ``_sleep`` (the async wait for backoff and pacing) and ``_clock``.
+
     :param apollo_conn_id: Airflow connection of type ``apollo``; the password is the API key.
     :param timeout: seconds per request; overrides the connection extra ``timeout``.
     :param max_retries: retries for 429/5xx/connection errors; overrides extra ``max_retries``.
-    :param transport: an httpx transport (tests pass ``httpx.MockTransport``).
-    :param sleep: the async wait used for backoff and pacing (tests inject a fake).
-    :param clock: the monotonic clock quota pacing reads (tests inject one ``sleep`` advances).
     """
-
-    conn_name_attr = "apollo_conn_id"
-    default_conn_name = "apollo_default"
 
     def __init__(
         self,
-        apollo_conn_id: str = default_conn_name,
+        apollo_conn_id: str = ApolloClientBase.default_conn_name,
         *,
         timeout: float | None = None,
         max_retries: int | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep = asyncio.sleep,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__()
-        self.apollo_conn_id = apollo_conn_id
-        self._timeout_override = timeout
-        self._max_retries_override = max_retries
-        self._transport = transport
-        self._sleep = sleep
-        self._clock = clock
+        super().__init__(apollo_conn_id, timeout=timeout, max_retries=max_retries)
+        self._transport: httpx.AsyncBaseTransport | None = None
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._config: ApolloConnectionConfig | None = None
         self._client: httpx.AsyncClient | None = None
-        self._quota: QuotaTracker | None = None
-        self._credits_spent = 0.0
-        self._requests_sent = 0
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> ApolloAsyncHook:
@@ -110,35 +98,19 @@ class ApolloAsyncHook(BaseHook):
             if aget_connection is not None:
                 conn = await aget_connection(self.apollo_conn_id)
             else:  # Airflow releases without the async lookup: keep the sync one off the loop
-                conn = await sync_to_async(BaseHook.get_connection)(self.apollo_conn_id)
-            self._config = read_connection(
-                conn, timeout=self._timeout_override, max_retries=self._max_retries_override
-            )
+                conn = await asyncio.to_thread(BaseHook.get_connection, self.apollo_conn_id)
+            self._config = self._config_from(conn)
         return self._config
 
-    async def _get_client(self) -> httpx.AsyncClient:
+    async def _get_client(self, config: ApolloConnectionConfig) -> httpx.AsyncClient:
         if self._client is None:
-            config = await self.get_config()
-            self._quota = QuotaTracker(max_quota_wait=config.max_quota_wait, clock=self._clock)
             self._client = httpx.AsyncClient(
-                base_url=config.base_url + "/",
-                headers={**config.auth_headers(), "Accept": "application/json"},
+                headers=request_headers(config),
                 timeout=config.timeout,
                 transport=self._transport,
-                follow_redirects=False,  # a redirect could carry the key header to another host
+                follow_redirects=False,  # a redirect would carry the key header to another host
             )
         return self._client
-
-    # ------------------------------------------------------------------ counters
-    @property
-    def credits_spent(self) -> float:
-        """Credits this hook instance has spent so far."""
-        return self._credits_spent
-
-    @property
-    def requests_sent(self) -> int:
-        """HTTP requests this hook instance has sent so far, retries included."""
-        return self._requests_sent
 
     # ------------------------------------------------------------------ transport
     async def request(
@@ -148,157 +120,63 @@ class ApolloAsyncHook(BaseHook):
         *,
         params: Mapping[str, Any] | None = None,
         json: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Send one request to ``{base_url}/{path}`` (with retries) and return the decoded JSON.
 
         :param method: HTTP method.
         :param path: endpoint path relative to ``/api/v1``, e.g. ``tasks/search``.
-        :param params: query parameters.
-        :param json: JSON body.
+        :param params: query parameters (never the API key).
+        :param json: JSON body (never the API key).
+        :param max_retries: overrides the connection's retry budget for this call.
         :raises ApolloError: the typed error of the last attempt.
         """
-        relative = normalize_path(path)
-        client = await self._get_client()
+        call = prepare_call(method, path, params=params, json=json)
         config = await self.get_config()
-        description = f"{method.upper()} {relative}"
-
-        def announce(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            delay = state.next_action.sleep if state.next_action else 0.0
-            self.log.warning(
-                "%s failed (attempt %d/%d): %s Retrying in %.1f s.",
-                description,
-                state.attempt_number,
-                config.max_retries + 1,
-                exc,
-                delay,
-            )
-
-        policy = RetryPolicy(max_retries=config.max_retries)
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.max_retries + 1),
-            wait=_wait(policy),
-            retry=retry_if_exception(is_retryable),
+        return await a_call_with_retries(
+            lambda: self._a_do_api_call(call, config),
+            policy=self._retry_policy(config, max_retries),
             sleep=self._sleep,
-            before_sleep=announce,
-            reraise=True,
+            description=call.where,
+            log=self.log,
         )
-        try:
-            return await retrying(self._send_once, client, config, method.upper(), relative, params, json)
-        except ApolloError as exc:
-            attempts = int(retrying.statistics.get("attempt_number", 1))
-            if is_retryable(exc) and attempts > 1 and exc.args:
-                exc.args = (f"{exc.args[0]} Gave up after {attempts} attempts.", *exc.args[1:])
-            raise
 
-    async def _send_once(
-        self,
-        client: httpx.AsyncClient,
-        config: ApolloConnectionConfig,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json: Mapping[str, Any] | None,
-    ) -> Any:
-        assert self._quota is not None  # set with the client
-        template = path_template(path)
-        decision = self._quota.plan(template)
-        if decision.wait > 0:
-            self.log.info(
-                "Apollo's per-%s quota for %s is used up: waiting %.1f s for it to reopen.",
-                decision.window,
-                template,
-                decision.wait,
-            )
-            await self._sleep(decision.wait)
-        self._requests_sent += 1
+    async def _a_do_api_call(self, call: ApiCall, config: ApolloConnectionConfig) -> Any:
+        """Send ``call`` once: pace, send, read the answer."""
+        client = await self._get_client(config)
+        quota = self._quota_for(config)
+        wait = self._pacing_wait(quota, call)
+        if wait > 0:
+            await self._sleep(wait)
+        self._count_request()
+        self.log.debug("Apollo request: %s", call.where)
         try:
-            response = await client.request(method, path, params=params, json=json)
+            response = await client.request(
+                call.method, f"{config.base_url}/{call.path}", params=call.params, json=call.json
+            )
         except httpx.TransportError as exc:
-            self._quota.release(template)
-            reason = scrub(f"{type(exc).__name__}: {exc}", config.api_key)
-            raise ApolloTransientError(
-                f"Could not reach Apollo for {method} {path} ({reason}). Check the network and the "
-                f"host of connection '{config.conn_id}'.",
-                endpoint=path,
-            ) from None
-        self._quota.observe(template, response.headers)
-        if response.status_code >= 300:
-            error = error_for_response(
-                response.status_code,
-                method=method,
-                endpoint=path,
-                body_text=response.text,
-                headers=response.headers,
-                conn_id=config.conn_id,
-                secret=config.api_key,
-            )
-            if isinstance(error, ApolloRateLimitError):
-                # Raises ApolloQuotaExhaustedError when waiting cannot help (hour/day window).
-                self._quota.observe_rate_limited(template, window=error.window, retry_after=error.retry_after)
-            raise error
-        try:
-            return response.json()
-        except ValueError:
-            raise ApolloResponseError(
-                f"Apollo answered {method} {path} with {response.status_code} but the body is not JSON "
-                f"(content-type {response.headers.get('content-type', 'unknown')!r}).",
-                endpoint=path,
-                status_code=response.status_code,
-            ) from None
+            quota.release(call.template)
+            raise network_error(call, _failure_of(exc), config) from None
+        return read_answer(
+            call,
+            status=response.status_code,
+            headers=response.headers,
+            text=response.text,
+            config=config,
+            quota=quota,
+        )
 
-    def _quota_text(self, path: str) -> str:
-        status = self._quota.status(path_template(path)) if self._quota else None
-        return status.describe() if status else "no quota reported"
+    async def _iter_pages(self, query: PagedQuery) -> AsyncIterator[dict[str, Any]]:
+        """Every record of a paged search: the sync hook's page walk, awaited."""
+        walk = PageWalk(query, on_page=self._page_logger(query.path, query.what))
+        while not walk.done:
+            params, body = query.request_for(walk.page)
+            answer = await self.request(query.method, query.path, params=params, json=body)
+            self._add_credits(query.credits_per_page)
+            for record in walk.read(answer):
+                yield record
 
     # ------------------------------------------------------------------ endpoints
-    async def _iter_pages(
-        self,
-        method: str,
-        path: str,
-        *,
-        records_key: str,
-        per_page: int,
-        body: Mapping[str, Any] | None = None,
-        what: str,
-        credits_per_page: float = 0.0,
-    ) -> AsyncIterator[dict[str, Any]]:
-        page = 1
-        yielded = 0
-        while True:
-            paging = {"page": page, "per_page": per_page}
-            if method == "GET":
-                answer = await self.request(method, path, params=paging)
-            else:
-                answer = await self.request(method, path, json={**(body or {}), **paging})
-            self._credits_spent += credits_per_page
-            # The sync hook's reading of a page: a missing or mistyped records key is an error.
-            where = f"page {page} of {what} ({path})"
-            records = page_records(answer, [records_key], where=where, endpoint=path)
-            yielded += len(records)
-            info = page_info(answer)
-            self.log.info(
-                "%s: page %d%s, %d records so far; %s.",
-                what,
-                page,
-                f"/{info.total_pages}" if info.total_pages else "",
-                yielded,
-                self._quota_text(path),
-            )
-            for record in records:
-                yield record
-            reason = stop_reason(
-                page=page,
-                per_page=per_page,
-                records_on_page=len(records),
-                records_so_far=yielded,
-                info=info,
-                max_records=None,
-            )
-            if reason is not None:
-                return
-            page += 1
-
     def iter_job_postings(
         self, organization_id: str, *, per_page: int = 100
     ) -> AsyncIterator[dict[str, Any]]:
@@ -307,14 +185,7 @@ class ApolloAsyncHook(BaseHook):
         :param organization_id: Apollo's organization id (not an account id).
         :param per_page: postings per page; bigger pages spend fewer credits.
         """
-        return self._iter_pages(
-            "GET",
-            f"organizations/{organization_id}/job_postings",
-            records_key="organization_job_postings",
-            per_page=per_page,
-            what=f"job postings of organization {organization_id}",
-            credits_per_page=CREDITS_PER_JOB_POSTINGS_PAGE,
-        )
+        return self._iter_pages(job_postings_query(organization_id, per_page=per_page))
 
     def iter_tasks(self, filters: Mapping[str, Any], *, per_page: int = 100) -> AsyncIterator[dict[str, Any]]:
         """``POST /tasks/search``, every page (0 credits).
@@ -322,6 +193,12 @@ class ApolloAsyncHook(BaseHook):
         :param filters: search filters, already validated by the sync hook on the worker.
         :param per_page: tasks per page (1..100).
         """
-        return self._iter_pages(
-            "POST", "tasks/search", records_key="tasks", per_page=per_page, body=filters, what="task search"
+        query = PagedQuery(
+            "POST",
+            "tasks/search",
+            records_keys=(TASKS.plural,),
+            what="tasks",
+            filters=filters,
+            per_page=per_page,
         )
+        return self._iter_pages(query)

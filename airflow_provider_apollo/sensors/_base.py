@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class ApolloBaseSensor(BaseSensorOperator):
     """Pokes with the sync hook, or defers to an async trigger with ``deferrable=True``.
 
-    Both paths decide with the same functions (``sensors/_criteria.py``) and return the same
+    Both paths decide with the same functions (``criteria.py``) and return the same
     result. The deferrable path looks once on the worker first: when the condition already
     holds it returns at once, without deferring. Otherwise the trigger polls every
     ``poke_interval`` seconds until the sensor's ``timeout`` (enforced by Airflow, which

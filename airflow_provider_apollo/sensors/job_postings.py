@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import PokeReturnValue
 
-from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.sensors._base import ApolloBaseSensor
-from airflow_provider_apollo.sensors._criteria import (
+from airflow_provider_apollo.criteria import (
     Organization,
     PostingCriteria,
     hiring_signal,
@@ -18,6 +16,8 @@ from airflow_provider_apollo.sensors._criteria import (
     parse_timestamp,
     string_list,
 )
+from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.sensors._base import ApolloBaseSensor
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

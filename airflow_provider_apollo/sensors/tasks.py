@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import PokeReturnValue
 
+from airflow_provider_apollo.criteria import TaskCriteria, string_list
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
-from airflow_provider_apollo.sensors._criteria import TaskCriteria, string_list
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_apollo.hooks.async_apollo import ApolloAsyncHook
@@ -34,7 +33,7 @@ class ApolloPollingTrigger(BaseTrigger):
 
     The sensor looked once on the worker just before deferring, so the trigger waits one
     interval before its first look: deferring never spends a second credit at once.
-    An Apollo or Airflow error ends the wait with an ``error`` event (its class travels by
+    Any error ends the wait with an ``error`` event (its class travels by
     name, so ``execute_complete`` raises the same error the poking path would). The wait's
     deadline is the sensor's ``timeout``, passed to ``defer()``: Airflow enforces it.
 
@@ -84,6 +83,8 @@ class ApolloPollingTrigger(BaseTrigger):
                             )
                         )
                         return
-        except AirflowException as exc:
+        except Exception as exc:
+            # Any failure must reach the sensor as an event: an exception escaping run() would
+            # only be logged by the triggerer, and the task would wait until its timeout.
             self.log.error("Polling Apollo failed after %d poll(s): %s", polls, exc)
             yield TriggerEvent(error_event(exc))

@@ -5,7 +5,6 @@ drift apart. Every event is a JSON-able dict with a ``status``:
 
 * ``{"status": "success", "data": <the sensor's result>, "credits_spent", "requests_sent", "polls"}``
 * ``{"status": "error", "message": str, "error_type": "ApolloAuthenticationError"...}``
-* ``{"status": "timeout", "message": str}``
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
+from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_apollo import exceptions as apollo_exceptions
 from airflow_provider_apollo.exceptions import ApolloError
@@ -56,7 +55,6 @@ def result_from_event(event: Mapping[str, Any] | None, *, task_id: str) -> Any:
 
     :param event: what the trigger fired.
     :param task_id: named in messages.
-    :raises AirflowSensorTimeout: the event says the wait timed out.
     :raises ApolloError: the trigger failed with a provider error (same class as on a worker).
     :raises AirflowException: the event is missing or malformed.
     """
@@ -66,8 +64,6 @@ def result_from_event(event: Mapping[str, Any] | None, *, task_id: str) -> Any:
     message = str(event.get("message") or "no message")
     if status == "success":
         return event.get("data")
-    if status == "timeout":
-        raise AirflowSensorTimeout(f"Task {task_id} timed out while deferred: {message}")
     if status == "error":
         raise _error_class(event.get("error_type"))(f"Task {task_id} failed while deferred: {message}")
     raise AirflowException(f"Task {task_id} got a trigger event with an unknown status {status!r}.")

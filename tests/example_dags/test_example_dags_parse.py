@@ -131,8 +131,8 @@ def test_hiring_signals_defaults_find_hiring_accounts_in_the_sandbox_world(dagba
     Guards the "runs as is on the sandbox" promise: if the sandbox world changes, this names
     the defaults to update instead of leaving the DAG's sensor waiting for a signal.
     """
+    from airflow_provider_apollo.criteria import PostingCriteria
     from airflow_provider_apollo.sandbox.world import generate_world
-    from airflow_provider_apollo.sensors._criteria import PostingCriteria
 
     params = dagbag.dags["example_apollo_hiring_signals"].params
     world = generate_world(seed=42)

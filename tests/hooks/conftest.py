@@ -50,7 +50,8 @@ def connection(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def hook(connection: None, clock: FakeClock) -> ApolloHook:
-    hook = ApolloHook(sleep=clock.sleep, clock=clock)
+    hook = ApolloHook()
+    hook._sleep, hook._clock = clock.sleep, clock
     # Airflow's task logger is structlog; a stdlib logger lets caplog see every line the hook logs.
     hook._log = logging.getLogger("airflow_provider_apollo.hooks.apollo")  # type: ignore[assignment]
     return hook

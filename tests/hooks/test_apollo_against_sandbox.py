@@ -79,7 +79,9 @@ def _never_sleep(seconds: float) -> None:
 @pytest.fixture
 def hook(sb: ApolloSandbox) -> ApolloHook:
     """A fresh hook on ``apollo_default`` (so ``credits_spent`` counts this test only)."""
-    return ApolloHook(sleep=_never_sleep)
+    hook = ApolloHook()
+    hook._sleep = _never_sleep
+    return hook
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -155,7 +157,8 @@ def test_test_connection_reports_a_refused_key_without_quoting_it(
         "AIRFLOW_CONN_APOLLO_WRONG_KEY",
         json.dumps({"conn_type": "apollo", "host": sb.base_url, "password": wrong_key}),
     )
-    wrong_key_hook = ApolloHook("apollo_wrong_key", sleep=_never_sleep)
+    wrong_key_hook = ApolloHook("apollo_wrong_key")
+    wrong_key_hook._sleep = _never_sleep
 
     ok, message = wrong_key_hook.test_connection()
 
@@ -752,11 +755,13 @@ def test_quota_status_and_usage_stats_after_calls(sb: ApolloSandbox, hook: Apoll
 
 # ------------------------------------------------------------------------------------ coverage
 def _public_hook_members() -> set[str]:
-    """Every public method and property ``ApolloHook`` itself defines (not ``BaseHook``'s)."""
+    """Public methods and properties of ApolloHook and its resource classes (not BaseHook's)."""
     kinds = (staticmethod, classmethod, property, cached_property)
+    own_classes = [cls for cls in ApolloHook.__mro__ if cls.__module__.startswith("airflow_provider_apollo.")]
     return {
         name
-        for name, value in vars(ApolloHook).items()
+        for cls in own_classes
+        for name, value in vars(cls).items()
         if not name.startswith("_") and (inspect.isfunction(value) or isinstance(value, kinds))
     }
 

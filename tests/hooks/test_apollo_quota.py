@@ -133,7 +133,8 @@ def test_hourly_wait_within_max_quota_wait_is_waited(
     monkeypatch: pytest.MonkeyPatch, api: requests_mock.Mocker, clock: FakeClock
 ) -> None:
     set_connection(monkeypatch, extra={"max_quota_wait": 3600})
-    hook = ApolloHook(sleep=clock.sleep, clock=clock)
+    hook = ApolloHook()
+    hook._sleep, hook._clock = clock.sleep, clock
     api.post(
         f"{BASE}/contacts/search",
         [

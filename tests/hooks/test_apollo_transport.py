@@ -139,7 +139,7 @@ def test_429_honours_retry_after(hook: ApolloHook, api: requests_mock.Mocker, cl
     assert clock.sleeps == [pytest.approx(7.05)]  # the window's reopening plus a small margin
 
 
-def test_429_prefers_exact_sandbox_header(
+def test_429_waits_a_decimal_retry_after_as_given(
     hook: ApolloHook, api: requests_mock.Mocker, clock: FakeClock
 ) -> None:
     api.post(
@@ -148,7 +148,7 @@ def test_429_prefers_exact_sandbox_header(
             {
                 "status_code": 429,
                 "json": RATE_LIMIT_MESSAGE,
-                "headers": {"Retry-After": "3", "X-Sandbox-Retry-After-Exact": "2.25"},
+                "headers": {"Retry-After": "2.25"},
             },
             {"json": {"matches": [None]}},
         ],

@@ -27,7 +27,9 @@ def _hook(monkeypatch: pytest.MonkeyPatch, body: Any) -> ApolloAsyncHook:
     connection = {"conn_type": "apollo", "password": CANARY_KEY, "extra": {"max_retries": 0}}
     monkeypatch.setenv("AIRFLOW_CONN_APOLLO_DEFAULT", json.dumps(connection))
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
-    return ApolloAsyncHook(transport=transport, sleep=_no_wait)
+    hook = ApolloAsyncHook()
+    hook._transport, hook._sleep = transport, _no_wait
+    return hook
 
 
 BROKEN_PAGES = {
@@ -36,7 +38,7 @@ BROKEN_PAGES = {
     "records_key_a_string": ({"{key}": "oops"}, "'{key}' that is not a list"),
     "records_key_a_number": ({"{key}": 7}, "'{key}' that is not a list"),
     "records_not_objects": ({"{key}": [1, 2, 3]}, "{key}[0] that is not an object"),
-    "a_json_list": ([1, 2, 3], "where an object was expected"),
+    "a_json_list": ([1, 2, 3], "with a JSON list where an object was expected"),
 }
 
 

@@ -33,7 +33,8 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[requests_mock_module.Mocker
 
 def _real_hook(operator: Any) -> Any:
     """The real hook, with waits recorded instead of slept."""
-    operator.hook = ApolloHook(sleep=lambda seconds: None)
+    operator.hook = ApolloHook()
+    operator.hook._sleep = lambda seconds: None
     return operator
 
 

@@ -40,7 +40,8 @@ def sb(running_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def _run(operator: Any, context: dict[str, Any]) -> Any:
     """Execute with the real hook (retry waits skipped, so the test stays fast)."""
-    operator.hook = ApolloHook(sleep=lambda seconds: None)
+    operator.hook = ApolloHook()
+    operator.hook._sleep = lambda seconds: None
     return operator.execute(context)
 
 

@@ -208,8 +208,8 @@ def fast_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         time.sleep(min(seconds, 0.02))
 
     def init(self: ApolloHook, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("sleep", short_sleep)
         original(self, *args, **kwargs)
+        self._sleep = short_sleep
 
     monkeypatch.setattr(ApolloHook, "__init__", init)
     return asked

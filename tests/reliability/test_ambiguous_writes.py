@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_apollo.hooks.api_call import ApiCall
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators.contacts import ApolloCreateContactsOperator
 from airflow_provider_apollo.operators.sequences import ApolloAddToSequenceOperator
@@ -59,22 +60,20 @@ def fault_once(clean_sandbox: ApolloSandbox, monkeypatch: pytest.MonkeyPatch) ->
     """
 
     def arm(faults: SandboxFaults, endpoint: str) -> None:
-        original = ApolloHook._send_once
+        original = ApolloHook._do_api_call
         fired = False
 
-        def send_once(
-            self: ApolloHook, method: str, relative: str, template: str, *args: Any, **kwargs: Any
-        ) -> Any:
+        def do_api_call(self: ApolloHook, call: ApiCall) -> Any:
             nonlocal fired
             try:
-                return original(self, method, relative, template, *args, **kwargs)
+                return original(self, call)
             finally:
-                if not fired and fnmatch.fnmatchcase(template, endpoint):
+                if not fired and fnmatch.fnmatchcase(call.template, endpoint):
                     fired = True
                     clean_sandbox.configure(faults=SandboxFaults())
 
         clean_sandbox.configure(faults=faults)
-        monkeypatch.setattr(ApolloHook, "_send_once", send_once)
+        monkeypatch.setattr(ApolloHook, "_do_api_call", do_api_call)
 
     return arm
 

@@ -154,7 +154,9 @@ def hook(canary_key: str, monkeypatch: pytest.MonkeyPatch) -> ApolloHook:
     """A hook on a mocked Apollo that does not retry (a retry would only repeat the answer)."""
     connection = {"conn_type": "apollo", "password": canary_key, "extra": {"max_retries": 0}}
     monkeypatch.setenv("AIRFLOW_CONN_APOLLO_MALFORMED", json.dumps(connection))
-    return ApolloHook(apollo_conn_id="apollo_malformed", sleep=lambda _: None)
+    hook = ApolloHook(apollo_conn_id="apollo_malformed")
+    hook._sleep = lambda _: None
+    return hook
 
 
 @pytest.mark.parametrize(("call", "body_name"), _cases())
@@ -212,7 +214,8 @@ def test_a_truncated_page_is_retried_then_reported(canary_key: str, monkeypatch:
     connection = {"conn_type": "apollo", "password": canary_key, "extra": {"max_retries": 2}}
     monkeypatch.setenv("AIRFLOW_CONN_APOLLO_MALFORMED", json.dumps(connection))
     waits: list[float] = []
-    hook = ApolloHook(apollo_conn_id="apollo_malformed", sleep=waits.append)
+    hook = ApolloHook(apollo_conn_id="apollo_malformed")
+    hook._sleep = waits.append
     with rm.Mocker() as mocker:
         mocker.post(f"{BASE}/mixed_people/api_search", text='{"people": [', status_code=200)
         with pytest.raises(ApolloResponseError, match="mixed_people/api_search"):

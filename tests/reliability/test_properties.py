@@ -12,10 +12,33 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_apollo.batching import chunked, realign_organizations, realign_people
-from airflow_provider_apollo.pagination import iter_records
+from airflow_provider_apollo.pagination import PagedQuery, iter_records
 from airflow_provider_apollo.quota import parse_rate_limit_headers, retry_after_seconds
 
 PROFILE = settings(max_examples=150, deadline=None)
+
+
+def walk(
+    fetch: Any,
+    *,
+    records_keys: list[str],
+    per_page: int,
+    max_records: int | None = None,
+    max_pages: int | None = None,
+    what: str = "records",
+    endpoint: str = "records/search",
+) -> Any:
+    """Walk a fake search the way the hooks do (``iter_records`` over a ``PagedQuery``)."""
+    query = PagedQuery(
+        "POST",
+        endpoint,
+        records_keys=tuple(records_keys),
+        what=what,
+        per_page=per_page,
+        max_records=max_records,
+        max_pages=max_pages,
+    )
+    return iter_records(fetch, query)
 
 
 # ------------------------------------------------------------------ batching and realignment
@@ -126,7 +149,7 @@ def test_pagination_returns_exactly_what_was_asked_and_never_fetches_a_page_too_
         return body
 
     got = list(
-        iter_records(
+        walk(
             fetch,
             records_keys=["people"],
             per_page=per_page,

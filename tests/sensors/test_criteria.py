@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.sensors._criteria import (
+from airflow_provider_apollo.criteria import (
     TASK_RESULT_FIELDS,
     PostingCriteria,
     TaskCriteria,
@@ -16,6 +15,7 @@ from airflow_provider_apollo.sensors._criteria import (
     parse_timestamp,
     string_list,
 )
+from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
 UTC = datetime.timezone.utc
 MARCH_1 = datetime.datetime(2026, 3, 1, tzinfo=UTC)
@@ -146,6 +146,10 @@ class TestTaskCriteria:
         assert "contact" not in result
         assert "private@example.com" not in repr(result)
 
-    def test_json_round_trip(self) -> None:
+    def test_survives_the_trigger_serialization_round_trip(self) -> None:
+        from airflow_provider_apollo.triggers.tasks import ApolloTasksTrigger
+
         criteria = TaskCriteria(("t1",), ("c1",), "call", ("completed", "skipped"), 1)
-        assert TaskCriteria.from_json(criteria.to_json()) == criteria
+        trigger = ApolloTasksTrigger(apollo_conn_id="apollo_default", **criteria.to_json())
+        _, kwargs = trigger.serialize()
+        assert ApolloTasksTrigger(**kwargs).criteria == criteria

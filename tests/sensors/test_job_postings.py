@@ -10,7 +10,7 @@ import pendulum
 import pytest
 import requests_mock as requests_mock_module
 from airflow.sdk import DAG, macros
-from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSensorTimeout, TaskDeferred
+from airflow.sdk.exceptions import AirflowException, AirflowRescheduleException, TaskDeferred
 
 from airflow_provider_apollo.exceptions import ApolloAuthenticationError, ApolloConfigurationError
 from airflow_provider_apollo.sensors.job_postings import ApolloJobPostingsSensor
@@ -249,8 +249,8 @@ class TestDeferrable:
         with pytest.raises(ApolloAuthenticationError, match="failed while deferred: Apollo refused"):
             sensor().execute_complete(context(), event)
 
-    def test_execute_complete_timeout(self) -> None:
-        with pytest.raises(AirflowSensorTimeout, match="timed out"):
+    def test_execute_complete_refuses_an_unknown_status(self) -> None:
+        with pytest.raises(AirflowException, match="unknown status 'timeout'"):
             sensor().execute_complete(context(), {"status": "timeout", "message": "no postings in 20 h"})
 
 

@@ -68,7 +68,9 @@ def async_hook(fake_sleep: FakeSleep) -> Callable[[Handler], tuple[ApolloAsyncHo
 
     def build(handler: Handler) -> tuple[ApolloAsyncHook, RecordingTransport]:
         transport = RecordingTransport(handler)
-        return ApolloAsyncHook(transport=transport, sleep=fake_sleep, clock=fake_sleep.clock), transport
+        hook = ApolloAsyncHook()
+        hook._transport, hook._sleep, hook._clock = transport, fake_sleep, fake_sleep.clock
+        return hook, transport
 
     return build
 

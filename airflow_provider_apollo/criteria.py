@@ -274,17 +274,6 @@ class TaskCriteria:
             "min_matches": self.min_matches,
         }
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> TaskCriteria:
-        """Rebuild the criteria from :meth:`to_json`."""
-        return cls(
-            task_ids=tuple(data.get("task_ids") or ()),
-            contact_ids=tuple(data.get("contact_ids") or ()),
-            task_type=data.get("task_type"),
-            target_statuses=tuple(data.get("target_statuses") or ("completed",)),
-            min_matches=data.get("min_matches"),
-        )
-
 
 def compact_task(task: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of ``task`` a downstream step needs (see :data:`TASK_RESULT_FIELDS`)."""

@@ -1,0 +1,1 @@
+"""ApolloHook's endpoint methods, one module per Apollo resource (mixed into ``ApolloHook``)."""

@@ -1,0 +1,207 @@
+"""Contacts: the team's saved people (0 credits), and finding which people already are contacts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from airflow_provider_apollo.batching import normalize_linkedin, person_identity_keys
+from airflow_provider_apollo.hooks.answers import answer_object
+from airflow_provider_apollo.hooks.arguments import require_id, require_ids, require_records
+from airflow_provider_apollo.hooks.resources.crm import CONTACTS, CrmRecords
+from airflow_provider_apollo.pagination import MAX_PER_PAGE, page_info, page_records
+
+
+def contact_lookup_keys(record: Mapping[str, Any]) -> list[str]:
+    """Keys in matching priority: email, LinkedIn URL, first + last name + company.
+
+    :param record: a person (search result, enrichment input or match) or a contact.
+    """
+    keys = []
+    email = record.get("email")
+    if isinstance(email, str) and email.strip():
+        keys.append(f"email:{email.strip().lower()}")
+    linkedin = normalize_linkedin(record.get("linkedin_url"))
+    if linkedin:
+        keys.append(f"linkedin:{linkedin}")
+    organization = record.get("organization")
+    company = record.get("organization_name") or (
+        organization.get("name") if isinstance(organization, Mapping) else None
+    )
+    parts = [record.get("first_name"), record.get("last_name"), company]
+    if all(isinstance(v, str) and v.strip() for v in parts):
+        first, last, company_name = (" ".join(str(v).lower().split()) for v in parts)
+        keys.append(f"name+company:{first} {last}|{company_name}")
+    return keys
+
+
+def _keyword_for(person: Mapping[str, Any]) -> str | None:
+    """What to put in ``q_keywords`` to find ``person`` among contacts (email, else full name)."""
+    email = person.get("email")
+    if isinstance(email, str) and email.strip():
+        return email.strip()
+    first, last = person.get("first_name"), person.get("last_name")
+    if isinstance(first, str) and isinstance(last, str) and first.strip() and last.strip():
+        return f"{first.strip()} {last.strip()}"
+    return None
+
+
+def _page_count(pages: int) -> str:
+    return f"{pages} page{'s' if pages != 1 else ''}"
+
+
+class ContactsAPI(CrmRecords):
+    """Contacts: create (deduplicated), read, update, search, stages, owners."""
+
+    def create_contact(self, contact: Mapping[str, Any], *, run_dedupe: bool = True) -> dict[str, Any]:
+        """``POST /contacts``; returns the contact record.
+
+        :param contact: contact fields (``first_name``, ``email``, ``organization_name``...).
+        :param run_dedupe: return the existing contact instead of creating a duplicate (also
+            makes the request safe to retry).
+        """
+        return self._create_record(CONTACTS, contact, run_dedupe=run_dedupe)
+
+    def bulk_create_contacts(
+        self, contacts: Sequence[Mapping[str, Any]], *, run_dedupe: bool = True
+    ) -> list[dict[str, Any]]:
+        """``POST /contacts/bulk_create`` in chunks of 100; created and existing records, input order.
+
+        Records are ordered like the inputs they answer (matched by email, LinkedIn URL or
+        name + company); records Apollo returned that match no input come last.
+
+        :param contacts: contact fields, one mapping per contact.
+        :param run_dedupe: return existing contacts instead of creating duplicates.
+        """
+        records = require_records(contacts, "contacts")
+        return self._bulk_create(CONTACTS, records, run_dedupe=run_dedupe, keys_of=person_identity_keys)
+
+    def get_contact(self, contact_id: str) -> dict[str, Any]:
+        """``GET /contacts/{id}``: one contact with its emails, phones, stage and owner.
+
+        :param contact_id: Apollo contact id.
+        """
+        return self._get_record(CONTACTS, contact_id)
+
+    def update_contact(self, contact_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``PATCH /contacts/{id}``.
+
+        :param contact_id: Apollo contact id.
+        :param fields: the fields to change.
+        """
+        return self._update_record(CONTACTS, contact_id, fields)
+
+    def bulk_update_contacts(self, contacts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """``POST /contacts/bulk_update`` (each entry carries its ``id``), in chunks of 100.
+
+        Apollo processes more than 100 contacts asynchronously; chunks of 100 keep the
+        answer synchronous, so the updated records come back.
+
+        :param contacts: one mapping per contact: ``id`` plus the fields to change.
+        """
+        return self._bulk_update(CONTACTS, require_records(contacts, "contacts", require_id=True))
+
+    def search_contacts(
+        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = 100
+    ) -> dict[str, Any]:
+        """One page of ``POST /contacts/search``.
+
+        :param filters: contact search filters (``q_keywords``, ``contact_stage_ids``...).
+        :param page: 1-based page number.
+        :param per_page: 1..100.
+        """
+        return self._search_page(CONTACTS, filters, page, per_page)
+
+    def iter_contacts(
+        self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Every matching contact.
+
+        :param filters: contact search filters.
+        :param max_records: stop after this many contacts.
+        :param per_page: 1..100.
+        """
+        return self._search_all(CONTACTS, filters, max_records, per_page)
+
+    def list_contact_stages(self) -> list[dict[str, Any]]:
+        """``GET /contact_stages``."""
+        return self._list_stages(CONTACTS)
+
+    def update_contact_stages(self, contact_ids: Sequence[str], contact_stage_id: str) -> dict[str, Any]:
+        """``POST /contacts/update_stages``.
+
+        :param contact_ids: contacts to move.
+        :param contact_stage_id: the stage to move them to (see :meth:`list_contact_stages`).
+        """
+        body = {
+            "contact_ids": require_ids(contact_ids, "contact_ids"),
+            "contact_stage_id": require_id(contact_stage_id, "contact_stage_id"),
+        }
+        path = "contacts/update_stages"
+        return answer_object(self.request("POST", path, json=body), f"POST {path}")
+
+    def update_contact_owners(self, contact_ids: Sequence[str], owner_id: str) -> dict[str, Any]:
+        """``POST /contacts/update_owners``.
+
+        :param contact_ids: contacts to reassign.
+        :param owner_id: the Apollo user who will own them.
+        """
+        return self._update_owners(CONTACTS, contact_ids, owner_id)
+
+    def find_existing_contacts(self, people: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """The team's existing contact for each input person (or ``None``), aligned, 0 credits.
+
+        Matches on email, then LinkedIn URL, then first + last name + organization name.
+        Uses ``contacts/search``: one ``q_keywords`` query per person when there are few,
+        or one walk over all the team's contacts when that takes fewer calls. People known
+        only by LinkedIn URL can only be found by the walk (``q_keywords`` does not search URLs).
+
+        :param people: people (search results, enrichment inputs or matches).
+        """
+        records = require_records(people, "people")
+        wanted = [contact_lookup_keys(p) for p in records]
+        results: list[dict[str, Any] | None] = [None] * len(records)
+        if not any(wanted):
+            return results
+        index: dict[str, dict[str, Any]] = {}
+
+        def learn(answer: Mapping[str, Any], what: str) -> list[int]:
+            # A broken answer must fail: read as "nobody", enrichment would pay for existing contacts.
+            where = f"{what} (POST contacts/search)"
+            for contact in page_records(answer, ["contacts"], where=where, endpoint="contacts/search"):
+                for key in contact_lookup_keys(contact):
+                    index.setdefault(key, contact)
+            for i, keys in enumerate(wanted):
+                if results[i] is None:
+                    results[i] = next((dict(index[k]) for k in keys if k in index), None)
+            return [i for i, keys in enumerate(wanted) if keys and results[i] is None]
+
+        first = self.search_contacts({}, page=1, per_page=MAX_PER_PAGE)
+        unresolved = learn(first, "page 1 of the team's contacts")
+        info = page_info(first)
+        total_pages = info.total_pages or math.ceil((info.total_entries or 0) / MAX_PER_PAGE) or 1
+        walk_calls = max(total_pages - 1, 0)
+        keyword_calls = sum(1 for i in unresolved if _keyword_for(records[i]))
+        if unresolved and walk_calls <= keyword_calls:
+            for page in range(2, total_pages + 1):
+                answer = self.search_contacts({}, page=page, per_page=MAX_PER_PAGE)
+                if not learn(answer, f"page {page} of the team's contacts"):
+                    break
+            strategy = f"walked {_page_count(total_pages)} of the team's contacts"
+        else:
+            for i in unresolved:
+                keyword = _keyword_for(records[i])
+                if keyword:
+                    answer = self.search_contacts({"q_keywords": keyword}, per_page=MAX_PER_PAGE)
+                    learn(answer, f"a search of the team's contacts for person {i}")
+            strategy = f"searched {keyword_calls} people by keyword"
+        found = sum(r is not None for r in results)
+        self.log.info(
+            "find_existing_contacts: %d of %d people are already contacts (%s) — %s",
+            found,
+            len(records),
+            strategy,
+            self._quota_text("contacts/search"),
+        )
+        return results

@@ -1,0 +1,182 @@
+"""People: API search (0 credits) and enrichment (``people/match``, ``people/bulk_match``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from airflow_provider_apollo.batching import (
+    is_matched_person,
+    mobile_phone_returned,
+    realign_people,
+    validate_person_details,
+)
+from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
+from airflow_provider_apollo.filters import prepare_filters
+from airflow_provider_apollo.hooks.answers import answer_object
+from airflow_provider_apollo.hooks.arguments import require_page
+from airflow_provider_apollo.hooks.resources.enrichment_batches import BulkEnrichment, reported_credits
+from airflow_provider_apollo.pagination import (
+    SEARCH_PAGE_CAP,
+    PagedQuery,
+    validate_max_records,
+    validate_per_page,
+)
+
+_PEOPLE_SPLIT_HINT = "by person_locations, person_seniorities or organization_num_employees_ranges"
+#: What a returned mobile number costs on top of the match (Apollo's credit rules).
+MOBILE_PHONE_CREDITS = 8
+
+
+def _search_path(legacy: bool) -> str:
+    return "mixed_people/search" if legacy else "mixed_people/api_search"
+
+
+def person_credits(person: Mapping[str, Any]) -> float:
+    """What Apollo charges for one matched person: 1, plus 8 when a mobile number came back.
+
+    :param person: a matched person.
+    """
+    return 1 + (MOBILE_PHONE_CREDITS if mobile_phone_returned(person) else 0)
+
+
+def reveal_options(
+    reveal_personal_emails: bool, reveal_phone_number: bool, webhook_url: str | None
+) -> dict[str, Any]:
+    """The reveal flags of an enrichment request, checked before any credit is spent.
+
+    :param reveal_personal_emails: ask for personal emails.
+    :param reveal_phone_number: ask for phone numbers (delivered later, to ``webhook_url``).
+    :param webhook_url: where Apollo posts phone numbers.
+    """
+    if reveal_phone_number and not webhook_url:
+        raise ApolloConfigurationError(
+            "reveal_phone_number=True needs webhook_url: Apollo delivers phone numbers later, "
+            "to that webhook, not in the answer."
+        )
+    options: dict[str, Any] = {
+        "reveal_personal_emails": bool(reveal_personal_emails),
+        "reveal_phone_number": bool(reveal_phone_number),
+    }
+    if webhook_url:
+        options["webhook_url"] = webhook_url
+    return options
+
+
+class PeopleAPI(BulkEnrichment):
+    """People search and enrichment."""
+
+    def search_people(
+        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = 100, legacy: bool = False
+    ) -> dict[str, Any]:
+        """One page of ``POST /mixed_people/api_search`` (0 credits); ``legacy=True`` uses
+        ``/mixed_people/search``. Unknown filter keys raise ``ApolloConfigurationError``.
+
+        :param filters: people search filters (see ``filters.PEOPLE_SEARCH_FILTERS``).
+        :param page: 1-based page number (Apollo shows at most 500 pages).
+        :param per_page: 1..100.
+        :param legacy: use the legacy route (answers 422 for API callers nowadays).
+        """
+        body = prepare_filters("people search", filters)
+        path = _search_path(legacy)
+        page, per_page = require_page(page), validate_per_page(per_page)
+        answer = self.request("POST", path, json={**body, "page": page, "per_page": per_page})
+        return answer_object(answer, f"POST {path}")
+
+    def iter_people(
+        self,
+        filters: Mapping[str, Any],
+        *,
+        max_records: int | None = None,
+        per_page: int = 100,
+        legacy: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """Every matching person, page after page, up to ``max_records`` and the 50,000 cap.
+
+        :param filters: people search filters.
+        :param max_records: stop after this many people (``None``: all Apollo shows).
+        :param per_page: 1..100 (100 reaches the 50,000 cap in 500 pages).
+        :param legacy: use ``/mixed_people/search``.
+        """
+        query = PagedQuery(
+            "POST",
+            _search_path(legacy),
+            records_keys=("contacts", "people") if legacy else ("people",),
+            what="people",
+            filters=prepare_filters("people search", filters),
+            per_page=validate_per_page(per_page),
+            max_records=validate_max_records(max_records),
+            max_pages=SEARCH_PAGE_CAP,
+            split_hint=_PEOPLE_SPLIT_HINT,
+        )
+        yield from self._iter_pages(query)
+
+    def enrich_person(
+        self,
+        details: Mapping[str, Any],
+        *,
+        reveal_personal_emails: bool = False,
+        reveal_phone_number: bool = False,
+        webhook_url: str | None = None,
+    ) -> dict[str, Any] | None:
+        """``POST /people/match``; ``None`` when Apollo found no one (its 200 stub).
+
+        1 credit per match (+8 when a mobile number is returned); 0 when nothing matched.
+
+        :param details: who to match: ``id``, ``email``, ``linkedin_url`` or a name with
+            ``domain``/``organization_name``.
+        :param reveal_personal_emails: ask for personal emails (never for GDPR regions).
+        :param reveal_phone_number: ask for phone numbers (needs ``webhook_url``).
+        :param webhook_url: where Apollo posts phone numbers.
+        """
+        (detail,) = validate_person_details([details])
+        options = reveal_options(reveal_personal_emails, reveal_phone_number, webhook_url)
+        answer = answer_object(
+            self.request("POST", "people/match", json={**detail, **options}), "POST people/match"
+        )
+        if "person" not in answer:
+            raise ApolloResponseError(
+                "Apollo's answer to POST people/match has no 'person' key.", endpoint="people/match"
+            )
+        person = answer["person"]
+        if person is not None and not isinstance(person, dict):
+            # Not Apollo's "no match" (a stub person without an id): a broken answer.
+            raise ApolloResponseError(
+                f"Apollo's answer to POST people/match has a 'person' that is not an object "
+                f"({type(person).__name__}).",
+                endpoint="people/match",
+            )
+        if person is None or not is_matched_person(person):
+            self.log.info("people/match: no match — 0 credits — %s", self._quota_text("people/match"))
+            return None
+        reported = reported_credits(answer)
+        self._add_credits(reported if reported is not None else person_credits(person))
+        return dict(person)
+
+    def bulk_enrich_people(
+        self,
+        details: Sequence[Mapping[str, Any]],
+        *,
+        reveal_personal_emails: bool = False,
+        reveal_phone_number: bool = False,
+        webhook_url: str | None = None,
+    ) -> list[dict[str, Any] | None]:
+        """Any number of people via ``POST /people/bulk_match`` in chunks of 10.
+
+        Returns one entry per input, same order: the matched person or ``None``.
+
+        :param details: the people to match (each as for :meth:`enrich_person`).
+        :param reveal_personal_emails: ask for personal emails.
+        :param reveal_phone_number: ask for phone numbers (needs ``webhook_url``).
+        :param webhook_url: where Apollo posts phone numbers.
+        """
+        checked = validate_person_details(details)
+        return self._enrich_in_batches(
+            "people/bulk_match",
+            checked,
+            request_key="details",
+            answer_key="matches",
+            options=reveal_options(reveal_personal_emails, reveal_phone_number, webhook_url),
+            realign=realign_people,
+            credits_of=lambda placed: sum(person_credits(p) for p in placed if p is not None),
+        )

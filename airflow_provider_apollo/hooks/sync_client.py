@@ -1,0 +1,176 @@
+"""The sync front door: ``requests`` moves the bytes of each :class:`ApiCall`.
+
+How a call is built and how its answer is read live in ``api_call.py``; pacing, counters
+and the connection in ``client_base.py``; retries in ``retry.py``. This module only sends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_apollo.connection import ApolloConnectionConfig
+from airflow_provider_apollo.hooks.api_call import (
+    ApiCall,
+    NetworkFailure,
+    network_error,
+    prepare_call,
+    read_answer,
+    request_headers,
+)
+from airflow_provider_apollo.hooks.client_base import ApolloClientBase
+from airflow_provider_apollo.pagination import PagedQuery, iter_records
+from airflow_provider_apollo.quota import QuotaTracker
+from airflow_provider_apollo.retry import call_with_retries
+
+if TYPE_CHECKING:
+    import requests
+
+# ``requests`` (with urllib3) is imported where a request is made, not at module level:
+# DAG files import the operators, and so this module, at every parse.
+
+
+def _failure_of(exc: requests.exceptions.RequestException) -> NetworkFailure:
+    """What a ``requests`` error says about whether Apollo can have seen the request."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError
+
+    before_sending = isinstance(exc, requests.exceptions.ConnectTimeout)
+    if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(
+        exc, requests.exceptions.SSLError
+    ):
+        reason: Any = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+        # NewConnectionError and NameResolutionError are ConnectTimeoutError subclasses.
+        before_sending = before_sending or isinstance(reason, ConnectTimeoutError)
+    return NetworkFailure(
+        timed_out=isinstance(exc, requests.exceptions.Timeout),
+        before_sending=before_sending,
+        detail=f"{type(exc).__name__}: {exc}",
+    )
+
+
+class ApolloSyncClient(ApolloClientBase):
+    """Sends calls with ``requests``, with retries and quota pacing.
+
+    Test seams (attributes): ``_sleep`` (how to wait: backoff, ``Retry-After``, pacing) and
+    ``_clock`` (see :class:`ApolloClientBase`).
+    """
+
+    def __init__(
+        self,
+        apollo_conn_id: str = ApolloClientBase.default_conn_name,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        super().__init__(apollo_conn_id, timeout=timeout, max_retries=max_retries)
+        self._sleep: Callable[[float], None] = time.sleep
+
+    @cached_property
+    def config(self) -> ApolloConnectionConfig:
+        """The validated connection settings (read once, at first use)."""
+        return self._config_from(self.get_connection(self.apollo_conn_id))
+
+    @property
+    def base_url(self) -> str:
+        """``scheme://host[:port]/api/v1`` of the connection."""
+        return self.config.base_url
+
+    @property
+    def quota(self) -> QuotaTracker:
+        """Per-endpoint rate-limit knowledge and pacing decisions."""
+        return self._quota_for(self.config)
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """The HTTP session: JSON, no caching, authentication header, TLS verification on."""
+        import requests
+
+        session = requests.Session()
+        session.headers.update(request_headers(self.config))
+        session.verify = True
+        return session
+
+    def get_conn(self) -> requests.Session:
+        """The authenticated ``requests.Session`` (what ``BaseHook`` calls the connection)."""
+        return self.session
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        creates: bool = False,
+        idempotent: bool = True,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Send one request to ``{base_url}/{path}`` and return the decoded JSON body.
+
+        ``creates=True`` with ``idempotent=False`` marks a request that creates something
+        Apollo never deduplicates (tasks): it is only retried when the server cannot have
+        acted on it (429, connection refused); otherwise ``ApolloAmbiguousWriteError``.
+
+        :param method: HTTP method.
+        :param path: endpoint path relative to ``/api/v1`` (e.g. ``contacts/search``).
+        :param params: query parameters (never the API key).
+        :param json: JSON body (never the API key).
+        :param creates: the request creates a record.
+        :param idempotent: sending it twice cannot create a duplicate.
+        :param max_retries: overrides the connection's retry budget for this call.
+        :raises ApolloError: a subclass per failure kind (see ``exceptions.py``).
+        """
+        call = prepare_call(method, path, params=params, json=json, creates=creates, idempotent=idempotent)
+        return call_with_retries(
+            lambda: self._do_api_call(call),
+            policy=self._retry_policy(self.config, max_retries),
+            sleep=self._sleep,
+            description=call.where,
+            log=self.log,
+        )
+
+    def _do_api_call(self, call: ApiCall) -> Any:
+        """Send ``call`` once: pace, send, read the answer."""
+        import requests
+
+        config, quota = self.config, self.quota
+        wait = self._pacing_wait(quota, call)
+        if wait > 0:
+            self._sleep(wait)
+        self._count_request()
+        self.log.debug("Apollo request: %s", call.where)
+        try:
+            response = self.session.request(
+                call.method,
+                f"{config.base_url}/{call.path}",
+                params=call.params,
+                json=call.json,
+                timeout=config.timeout,
+                allow_redirects=False,  # a redirect would carry X-Api-Key to whatever host it names
+            )
+        except requests.exceptions.RequestException as exc:
+            quota.release(call.template)
+            raise network_error(call, _failure_of(exc), config) from None
+        return read_answer(
+            call,
+            status=response.status_code,
+            headers=response.headers,
+            text=response.text,
+            config=config,
+            quota=quota,
+        )
+
+    def _iter_pages(self, query: PagedQuery) -> Iterator[dict[str, Any]]:
+        """Every record of a paged search, one request per page (credits per page counted)."""
+
+        def fetch(page: int) -> Any:
+            params, body = query.request_for(page)
+            answer = self.request(query.method, query.path, params=params, json=body)
+            self._add_credits(query.credits_per_page)
+            return answer
+
+        yield from iter_records(fetch, query, on_page=self._page_logger(query.path, query.what))
