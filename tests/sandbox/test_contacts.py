@@ -164,7 +164,7 @@ def test_search_by_keywords_stage_and_label_with_pagination(sb, api):
     assert len(page_two["contacts"]) == 2
 
 
-def test_search_sorts_and_caps_per_page_at_100(api):
+def test_search_sorts_and_caps_per_page_at_200_as_documented_for_contacts(api):
     api.new_contact(first_name="B", last_name="Two")
     api.new_contact(first_name="A", last_name="One")
 
@@ -180,7 +180,7 @@ def test_search_sorts_and_caps_per_page_at_100(api):
         ["B", "A"],
         ["A", "B"],
     )  # same millisecond is possible
-    assert descending["pagination"]["per_page"] == 100
+    assert descending["pagination"]["per_page"] == 200  # contacts-api.md: "Max = 200"
 
 
 def test_bulk_create_reports_created_and_existing(sb, api):
