@@ -12,6 +12,13 @@ from __future__ import annotations
 
 from airflow_provider_apollo.sandbox.faults import SandboxFaults
 from airflow_provider_apollo.sandbox.ratelimit import SandboxLimits, WindowLimits
-from airflow_provider_apollo.sandbox.server import DEFAULT_API_KEY, ApolloSandbox
+from airflow_provider_apollo.sandbox.server import DEFAULT_API_KEY, DEFAULT_NON_MASTER_KEY, ApolloSandbox
 
-__all__ = ["DEFAULT_API_KEY", "ApolloSandbox", "SandboxFaults", "SandboxLimits", "WindowLimits"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_NON_MASTER_KEY",
+    "ApolloSandbox",
+    "SandboxFaults",
+    "SandboxLimits",
+    "WindowLimits",
+]

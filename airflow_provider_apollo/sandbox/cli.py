@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow_provider_apollo.sandbox.faults import FAULT_KINDS, SandboxFaults
 from airflow_provider_apollo.sandbox.ratelimit import ENDPOINT_GROUPS, SandboxLimits
-from airflow_provider_apollo.sandbox.server import DEFAULT_API_KEY, ApolloSandbox
+from airflow_provider_apollo.sandbox.server import DEFAULT_API_KEY, DEFAULT_NON_MASTER_KEY, ApolloSandbox
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -29,7 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=8899, help="port to bind; 0 picks a free one (default 8899)"
     )
     parser.add_argument(
-        "--api-key", default=DEFAULT_API_KEY, help=f"key clients must send (default {DEFAULT_API_KEY})"
+        "--api-key",
+        default=DEFAULT_API_KEY,
+        help=f"the master key clients send (default {DEFAULT_API_KEY})",
+    )
+    parser.add_argument(
+        "--non-master-key",
+        default=DEFAULT_NON_MASTER_KEY,
+        metavar="KEY",
+        help="a second key that is not a master key: master-only endpoints answer it 403 "
+        f"(default {DEFAULT_NON_MASTER_KEY}; 'none' issues no such key)",
     )
     parser.add_argument(
         "--oauth-token", action="append", default=[], help="accept this Bearer token (repeatable)"
@@ -37,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-master-key",
         action="store_true",
-        help="the key is not a master key (403 on users, usage, people search)",
+        help="--api-key is not a master key either (403 on the master-only endpoints)",
     )
     parser.add_argument("--seed", type=int, default=42, help="world seed (default 42)")
     parser.add_argument("--people", type=int, default=5000, help="people in the world (default 5000)")
@@ -136,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults = faults_from_args(args)
     except (TypeError, ValueError) as error:
         parser.error(str(error))
+    if args.non_master_key == args.api_key:
+        parser.error("--non-master-key must differ from --api-key: one key cannot be both")
     if args.host not in _LOOPBACK_HOSTS:
         print(
             f"warning: serving on {args.host}, reachable beyond this machine; "
@@ -154,13 +165,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         oauth_tokens=args.oauth_token,
+        non_master_key=None if args.non_master_key.lower() == "none" else args.non_master_key,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with sandbox:
         elapsed = time.perf_counter() - started
         print(f"Apollo sandbox serving on {sandbox.base_url} (started in {elapsed:.2f}s)", flush=True)
-        print(f"  API base URL: {sandbox.base_url}/api/v1   key: X-Api-Key: {sandbox.api_key}")
+        kind = "master key" if not args.no_master_key else "not a master key"
+        print(f"  API base URL: {sandbox.base_url}/api/v1   key: X-Api-Key: {sandbox.api_key} ({kind})")
+        if sandbox.non_master_key is not None:
+            print(f"  Non-master key: X-Api-Key: {sandbox.non_master_key} (403 on master-only endpoints)")
         print(f"  Airflow:      export AIRFLOW_CONN_APOLLO_DEFAULT='{sandbox.connection_json}'")
         print(
             f"  Control:      {sandbox.base_url}/_sandbox/stats  /_sandbox/world  (POST /_sandbox/reset)",

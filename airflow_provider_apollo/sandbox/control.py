@@ -147,4 +147,7 @@ def config_of(runtime: SandboxRuntime) -> dict[str, Any]:
     faults = asdict(runtime.injector.faults)
     for key in ("endpoints", "methods"):
         faults[key] = list(faults[key]) if faults[key] is not None else None
-    return {"limits": asdict(runtime.limiter.limits), "faults": faults}
+    limits = asdict(runtime.limiter.limits)
+    # Show the bulk limits in force, also when they are derived from the enrichment ones.
+    limits["bulk_enrichment"] = asdict(runtime.limiter.limits.for_group("bulk_enrichment"))
+    return {"limits": limits, "faults": faults}

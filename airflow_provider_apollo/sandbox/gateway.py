@@ -3,6 +3,11 @@
 Order per request, as a client sees it at Apollo: authentication (401), key permission
 (403), then infrastructure faults, then the quota (429), then the endpoint itself. Requests
 refused with 401/403/429 or failed by a fault before the endpoint ran change nothing.
+
+This is plain ASGI middleware: every request under ``/api/v1`` and ``/v1`` is authenticated
+before anything else, and the endpoint is looked up in the gateway's own table
+(:mod:`~airflow_provider_apollo.sandbox.catalogue`), never in the web framework's router,
+so a router change cannot let a request skip a rule.
 """
 
 from __future__ import annotations
@@ -13,9 +18,7 @@ import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from starlette.routing import Match, Route
-
-from airflow_provider_apollo.sandbox.ratelimit import endpoint_group
+from airflow_provider_apollo.sandbox.catalogue import CATALOGUE, Catalogue
 from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
 
 Scope = MutableMapping[str, Any]
@@ -25,23 +28,32 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 API_PREFIXES = ("/api/v1", "/v1")
-CONTROL_PREFIX = "/_sandbox"
-_CREATE_ENDPOINTS = frozenset(
-    {
-        "POST /contacts",
-        "POST /contacts/bulk_create",
-        "POST /accounts",
-        "POST /accounts/bulk_create",
-        "POST /tasks",
-        "POST /tasks/bulk_create",
-        "POST /opportunities",
-        "POST /emailer_campaigns/{id}/add_contact_ids",
-    }
-)
-# Apollo answers these only to a master key (people API search too, in practice).
-_MASTER_ONLY = frozenset(
-    {"GET /users/search", "POST /usage_stats/api_usage_stats", "POST /mixed_people/api_search"}
-)
+
+
+def api_path_of(path: str) -> str | None:
+    """The part of ``path`` after ``/api/v1`` or ``/v1``; ``None`` when it is not an API path.
+
+    :param path: the request path, e.g. ``/api/v1/contacts/search``.
+    """
+    for prefix in API_PREFIXES:
+        if path == prefix or path.startswith(f"{prefix}/"):
+            return path.removeprefix(prefix) or "/"
+    return None
+
+
+def retry_after_header(seconds: float) -> str:
+    """``Retry-After`` for a wait: whole seconds when whole, else decimal seconds (``0.35``).
+
+    Apollo sends whole seconds; the sandbox compresses time, so its waits are often a
+    fraction of a second, and ``Retry-After: 0`` or ``1`` would make clients wait wrongly.
+    Decimal seconds are a harmless extension of RFC 9110's delay-seconds that the provider
+    reads. The wait is rounded up to the millisecond so a client never comes back early.
+
+    :param seconds: the wait, >= 0.
+    """
+    millis = max(0, math.ceil(round(seconds * 1000, 6)))
+    whole, rest = divmod(millis, 1000)
+    return str(whole) if rest == 0 else f"{whole}.{rest:03d}".rstrip("0")
 
 
 class DropConnection(Exception):
@@ -89,71 +101,58 @@ class ApolloGateway:
     :param runtime: the sandbox runtime.
     """
 
-    def __init__(self, app: Any, runtime: SandboxRuntime) -> None:
+    def __init__(self, app: Any, runtime: SandboxRuntime, catalogue: Catalogue = CATALOGUE) -> None:
         self.app = app
         self.runtime = runtime
-        self._routes: list[Route] = [r for r in app.routes if isinstance(r, Route)]
-
-    def _template(self, scope: Scope) -> tuple[str, str] | None:
-        """``(prefix, template)`` of the Apollo route serving this request, if any."""
-        for route in self._routes:
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                for prefix in API_PREFIXES:
-                    if route.path.startswith(f"{prefix}/"):
-                        return prefix, route.path.removeprefix(prefix)
-        return None
-
-    def _authenticate(self, headers: dict[str, str]) -> bool:
-        if headers.get("x-api-key") == self.runtime.api_key:
-            return True
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        # An API key sent as a Bearer token is refused, as at Apollo: only OAuth tokens go there.
-        return scheme.lower() == "bearer" and token in self.runtime.oauth_tokens
+        self.catalogue = catalogue
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
+        api_path = api_path_of(scope["path"]) if scope["type"] == "http" else None
+        if api_path is None:
             await self.app(scope, receive, send)
             return
-        found = self._template(scope)
-        if found is None:
-            await self.app(scope, receive, send)
-            return
-        await self._handle(scope, receive, send, found[1])
+        await self._handle(scope, receive, send, api_path)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, api_path: str) -> None:
         runtime = self.runtime
         state = runtime.state
         method = scope["method"]
-        endpoint = f"{method} {api_path}"
-        stats_key = f"{method} /api/v1{api_path}"
-        scope["sandbox_endpoint"] = stats_key
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        with state.lock:
-            state.traffic.requests[stats_key] += 1
-            if b"api_key=" in scope.get("query_string", b""):
-                state.traffic.api_key_in_request += 1
+        endpoint = self.catalogue.match(method, api_path)
+        stats_key = f"{method} /api/v1{endpoint.path}" if endpoint else None
+        if stats_key is not None:
+            scope["sandbox_endpoint"] = stats_key
+            with state.lock:
+                state.traffic.requests[stats_key] += 1
+                if b"api_key=" in scope.get("query_string", b""):
+                    state.traffic.api_key_in_request += 1
 
-        if not self._authenticate(headers):
+        # Every API path is authenticated, served or not: an unknown path answers 404 only
+        # to a caller with a valid key, as at Apollo.
+        is_master = runtime.caller_is_master(headers)
+        if is_master is None:
             with state.lock:
                 state.traffic.unauthorized += 1
             await _send_simple(send, 401, b"Invalid access credentials.", "text/plain; charset=utf-8")
             return
-        if endpoint in _MASTER_ONLY and not runtime.master_key:
+        if endpoint is None or stats_key is None:
+            await self.app(scope, receive, send)
+            return
+        if endpoint.master_only and not is_master:
             with state.lock:
                 state.traffic.forbidden += 1
             await _send_json(
                 send,
                 403,
                 {
-                    "error": f"api/v1{api_path} is not accessible with this access token. "
+                    "error": f"api/v1{endpoint.path} is not accessible with this access token. "
                     "Use a master API key (Settings > Integrations > API keys) for this endpoint.",
                     "error_code": "API_INACCESSIBLE",
                 },
             )
             return
 
-        fault, status = runtime.injector.draw(method, scope["path"], creates=endpoint in _CREATE_ENDPOINTS)
+        fault, status = runtime.injector.draw(method, scope["path"], creates=endpoint.creates)
         if fault is not None:
             with state.lock:
                 state.traffic.faults[fault] += 1
@@ -167,16 +166,16 @@ class ApolloGateway:
                 send,
                 429,
                 {
-                    "message": f"Too many requests to api/v1{api_path} (sandbox-injected burst). "
+                    "message": f"Too many requests to api/v1{endpoint.path} (sandbox-injected burst). "
                     "Retry shortly."
                 },
-                {"retry-after": "1", "x-sandbox-retry-after-exact": "1.0"},
+                {"retry-after": retry_after_header(1.0)},
             )
             return
         if fault == "drop_connection":
             await drop_connection(send)
             return
-        verdict = runtime.limiter.hit(endpoint, endpoint_group(api_path))
+        verdict = runtime.limiter.hit(endpoint.key, endpoint.group)
         if not verdict.allowed:
             with state.lock:
                 state.traffic.rate_limited[stats_key] += 1
@@ -185,15 +184,11 @@ class ApolloGateway:
                 send,
                 429,
                 {
-                    "message": f"The maximum number of api calls allowed for api/v1{api_path} is "
+                    "message": f"The maximum number of api calls allowed for api/v1{endpoint.path} is "
                     f"{verdict.limit} times per {verdict.window}. Please upgrade your plan from "
                     "https://app.apollo.io/#/settings/plans/upgrade."
                 },
-                {
-                    **verdict.headers,
-                    "retry-after": str(max(1, math.ceil(retry_after))),
-                    "x-sandbox-retry-after-exact": f"{retry_after:.3f}",
-                },
+                {**verdict.headers, "retry-after": retry_after_header(retry_after)},
             )
             return
 

@@ -6,8 +6,12 @@
         assert apollo_sandbox.stats()["tasks"]["duplicates"] == 0
 
 Configure it per test with ``@pytest.mark.apollo_sandbox(seed=7, people=200, limits=...)``
-(any ``ApolloSandbox`` argument). Loaded at every pytest start, so nothing heavy is imported
-here: the server and its web framework load when a test asks for the fixture.
+(any ``ApolloSandbox`` argument). ``apollo_default`` uses the sandbox's master key; the
+fixture also issues a non-master key (``apollo_sandbox.non_master_key``), which Apollo's
+master-only endpoints answer 403 (set ``apollo_sandbox.non_master_env`` to use it).
+
+Loaded at every pytest start, so nothing heavy is imported here: the server and its web
+framework load when a test asks for the fixture.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ def apollo_sandbox(
 ) -> Iterator[ApolloSandbox]:
     """A running Apollo sandbox for one test, with ``apollo_default`` pointing at it.
 
-    Defaults are small (500 people) so the fixture costs a fraction of a second.
+    ``apollo_default`` holds the master key (``.api_key``); ``.non_master_key`` is a second,
+    limited key. Defaults are small (500 people) so the fixture costs a fraction of a second.
     """
     from airflow_provider_apollo.sandbox.server import ApolloSandbox
 

@@ -54,13 +54,24 @@ class WindowLimits:
         """The limit for ``window`` (``minute``, ``hour`` or ``day``)."""
         return {"minute": self.per_minute, "hour": self.per_hour, "day": self.per_day}[window]
 
+    def for_bulk(self) -> WindowLimits:
+        """The limits of the bulk twin of an endpoint with these limits.
+
+        apollo-api-notes.md, Rate limits: "Bulk endpoints get about half of the single
+        endpoint's per-minute limit". Only the minute window is halved: the hourly and daily
+        limits are the single endpoint's.
+        """
+        half = None if self.per_minute is None else max(1, self.per_minute // 2)
+        return replace(self, per_minute=half)
+
 
 @dataclass(frozen=True)
 class SandboxLimits:
     """Rate limits of the sandbox. Defaults follow a paid plan, so tests are not throttled.
 
     :param enrichment: ``people/match`` and ``organizations/enrich``.
-    :param bulk_enrichment: ``people/bulk_match`` and ``organizations/bulk_enrich``.
+    :param bulk_enrichment: ``people/bulk_match`` and ``organizations/bulk_enrich``; default
+        (``None``) half of ``enrichment``'s per-minute limit and the same hourly and daily ones.
     :param search: ``mixed_people/*``, ``mixed_companies/search``, job postings.
     :param other: every other Apollo endpoint (CRM, sequences, tasks...).
     :param minute_seconds: length of the "minute" window (shorten it in tests).
@@ -71,7 +82,7 @@ class SandboxLimits:
     """
 
     enrichment: WindowLimits = field(default_factory=lambda: WindowLimits(1000, 10000, 50000))
-    bulk_enrichment: WindowLimits = field(default_factory=lambda: WindowLimits(500, 5000, 25000))
+    bulk_enrichment: WindowLimits | None = None
     search: WindowLimits = field(default_factory=lambda: WindowLimits(600, 6000, 30000))
     other: WindowLimits = field(default_factory=lambda: WindowLimits(600, 6000, 30000))
     minute_seconds: float = 60.0
@@ -94,7 +105,6 @@ class SandboxLimits:
         return cls(
             **{
                 "enrichment": nothing,
-                "bulk_enrichment": nothing,
                 "search": nothing,
                 "other": nothing,
                 **overrides,
@@ -110,7 +120,6 @@ class SandboxLimits:
         return cls(
             **{
                 "enrichment": WindowLimits(50, 200, 600),
-                "bulk_enrichment": WindowLimits(25, 100, 300),
                 "search": WindowLimits(50, 200, 600),
                 "other": WindowLimits(50, 200, 600),
                 **overrides,
@@ -124,6 +133,8 @@ class SandboxLimits:
         """
         if group not in ENDPOINT_GROUPS:
             raise ValueError(f"unknown endpoint group {group!r}; expected one of {ENDPOINT_GROUPS}")
+        if group == "bulk_enrichment" and self.bulk_enrichment is None:
+            return self.enrichment.for_bulk()
         limits: WindowLimits = getattr(self, group)
         return limits
 

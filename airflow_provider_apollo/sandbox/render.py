@@ -48,12 +48,62 @@ def organization(org: Record) -> Record:
     }
 
 
-def person_for_search(person: Record, org: Record) -> Record:
-    """A person as ``mixed_people/api_search`` answers it: no email, no phone numbers.
+# people-api-search, sample 200 answer: each person is
+#   {"id", "first_name", "last_name_obfuscated": "Hu***n", "title", "last_refreshed_at",
+#    "has_email": true, "has_city", "has_state", "has_country", "has_direct_phone": "Yes",
+#    "organization": {"name", "has_industry", "has_phone", "has_city", "has_state",
+#                     "has_country", "has_zip_code", "has_revenue", "has_employee_count"}}
+# "This endpoint does not return email addresses or phone numbers." The id is kept, so a
+# person found here can be enriched with people/match {"id": ...}.
+NO_DIRECT_PHONE_YET = "Maybe: please request direct dial via people/bulk_match"
+
+
+def obfuscate_last_name(last_name: str | None) -> str | None:
+    """A last name as people search shows it: ``Huberman`` becomes ``Hu***n``.
+
+    :param last_name: the real last name.
+    """
+    if not last_name:
+        return None
+    if len(last_name) <= 2:
+        return f"{last_name[0]}***"
+    return f"{last_name[:2]}***{last_name[-1]}"
+
+
+def person_for_search(person: Record, org: Record, refreshed_at: str) -> Record:
+    """A person as ``mixed_people/api_search`` answers it: no email, no phone, no last name.
 
     :param person: world person record.
     :param org: the person's organization.
+    :param refreshed_at: ``last_refreshed_at`` (ISO 8601).
     """
+    return {
+        "id": person["id"],
+        "first_name": person["first_name"],
+        "last_name_obfuscated": obfuscate_last_name(person["last_name"]),
+        "title": person["title"],
+        "last_refreshed_at": refreshed_at,
+        "has_email": person["email"] is not None,
+        "has_city": bool(person["city"]),
+        "has_state": bool(person["state"]),
+        "has_country": bool(person["country"]),
+        "has_direct_phone": "Yes" if person["mobile_phone"] else NO_DIRECT_PHONE_YET,
+        "organization": {
+            "name": org["name"],
+            "has_industry": bool(org["industry"]),
+            "has_phone": bool(org["phone"]),
+            "has_city": bool(org["city"]),
+            "has_state": bool(org["state"]),
+            "has_country": bool(org["country"]),
+            "has_zip_code": False,
+            "has_revenue": False,
+            "has_employee_count": org["estimated_num_employees"] is not None,
+        },
+    }
+
+
+def _person_identity(person: Record, org: Record) -> Record:
+    """The public profile part of an enriched person (names, title, place, employer)."""
     return {
         "id": person["id"],
         "first_name": person["first_name"],
@@ -67,17 +117,7 @@ def person_for_search(person: Record, org: Record) -> Record:
         "city": person["city"],
         "state": person["state"],
         "country": person["country"],
-        "has_email": person["email"] is not None,
-        "has_direct_phone": person["mobile_phone"] is not None,
         "organization_id": org["id"],
-        "organization": {
-            "id": org["id"],
-            "name": org["name"],
-            "primary_domain": org["primary_domain"],
-            "website_url": org["website_url"],
-            "industry": org["industry"],
-            "estimated_num_employees": org["estimated_num_employees"],
-        },
     }
 
 
@@ -121,8 +161,7 @@ def person_enriched(
     personal: list[str] = []
     if reveal_personal_emails and person["personal_email"] and person["country"] not in GDPR_COUNTRIES:
         personal.append(person["personal_email"])
-    answer = person_for_search(person, org)
-    del answer["has_email"], answer["has_direct_phone"]
+    answer = _person_identity(person, org)
     answer.update(
         {
             "email_status": person["email_status"],

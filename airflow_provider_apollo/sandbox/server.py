@@ -18,6 +18,7 @@ from airflow_provider_apollo.sandbox.state import SandboxState
 from airflow_provider_apollo.sandbox.world import Record, generate_world
 
 DEFAULT_API_KEY = "sandbox-key"
+DEFAULT_NON_MASTER_KEY = "sandbox-non-master-key"
 _START_TIMEOUT_SECONDS = 15.0
 
 
@@ -27,7 +28,8 @@ class ApolloSandbox:
     ``with ApolloSandbox() as sb:`` starts it on a free port; point the ``apollo_default``
     connection at it with ``sb.env`` (or ``sb.connection_json``).
 
-    :param api_key: the key clients must send in ``X-Api-Key``.
+    :param api_key: the key clients must send in ``X-Api-Key`` (a master key unless
+        ``master_key=False``).
     :param seed: world seed: same seed, same people, organizations and ids.
     :param people: people in Apollo's database.
     :param organizations: organizations; default one per ten people.
@@ -37,6 +39,8 @@ class ApolloSandbox:
     :param host: interface to bind; keep the loopback default unless you know why not.
     :param port: port to bind; 0 picks a free one.
     :param oauth_tokens: tokens accepted as ``Authorization: Bearer``.
+    :param non_master_key: a second key, never a master key: master-only endpoints answer it
+        403, as Apollo does (``None`` issues none).
     :param reference_time: "now" of the generated job postings; default today 00:00 UTC.
     """
 
@@ -53,11 +57,17 @@ class ApolloSandbox:
         port: int = 0,
         *,
         oauth_tokens: Sequence[str] = (),
+        non_master_key: str | None = DEFAULT_NON_MASTER_KEY,
         reference_time: datetime | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must be a non-empty string")
+        if non_master_key == api_key:
+            raise ValueError("non_master_key must differ from api_key: one key cannot be both")
+        if non_master_key is not None and not non_master_key:
+            raise ValueError("non_master_key must be a non-empty string, or None for no such key")
         self.api_key = api_key
+        self.non_master_key = non_master_key
         self.host = host
         self._requested_port = port
         world = generate_world(
@@ -68,6 +78,7 @@ class ApolloSandbox:
             api_key=api_key,
             oauth_tokens=tuple(oauth_tokens),
             master_key=master_key,
+            non_master_keys=() if non_master_key is None else (non_master_key,),
             limiter=RateLimiter(limits or SandboxLimits()),
             injector=FaultInjector(faults or SandboxFaults()),
         )
@@ -155,13 +166,27 @@ class ApolloSandbox:
 
     @property
     def connection_json(self) -> str:
-        """An Airflow connection of type ``apollo`` pointing here, as JSON."""
-        return json.dumps({"conn_type": "apollo", "host": self.base_url, "password": self.api_key})
+        """An Airflow connection of type ``apollo`` pointing here with ``api_key``, as JSON."""
+        return self.connection_json_for(self.api_key)
+
+    def connection_json_for(self, key: str) -> str:
+        """An Airflow connection of type ``apollo`` pointing here with ``key``, as JSON.
+
+        :param key: e.g. ``sb.non_master_key`` to see what a limited key is refused.
+        """
+        return json.dumps({"conn_type": "apollo", "host": self.base_url, "password": key})
 
     @property
     def env(self) -> dict[str, str]:
-        """Environment variables that make ``apollo_default`` point here."""
+        """Environment variables that make ``apollo_default`` point here (with ``api_key``)."""
         return {"AIRFLOW_CONN_APOLLO_DEFAULT": self.connection_json}
+
+    @property
+    def non_master_env(self) -> dict[str, str]:
+        """Environment variables that make ``apollo_default`` use the non-master key."""
+        if self.non_master_key is None:
+            raise RuntimeError("this sandbox issued no non-master key; pass non_master_key='...'")
+        return {"AIRFLOW_CONN_APOLLO_DEFAULT": self.connection_json_for(self.non_master_key)}
 
     # ---------------------------------------------------------------- inspection and control
     @property

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_provider_apollo.sandbox.email_rules import without_invalid_email
 from airflow_provider_apollo.sandbox.errors import invalid_id, unprocessable
 from airflow_provider_apollo.sandbox.prospecting import as_list, find_organization_by_domain
 from airflow_provider_apollo.sandbox.stats import TrafficStats
@@ -254,6 +255,9 @@ class SandboxState:
         :param fields: request body fields (unknown ones are ignored).
         :param run_dedupe: look for an existing contact first.
         """
+        # contacts-api.md, Create a Contact: "email | Email. Invalid emails will be ignored."
+        # The contact is created as if no email had been sent (also for the dedupe lookup).
+        fields = without_invalid_email(fields)
         with self.lock:
             if run_dedupe:
                 existing, reason = self.find_duplicate_contact(fields)

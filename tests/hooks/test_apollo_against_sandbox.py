@@ -746,9 +746,10 @@ def test_quota_status_and_usage_stats_after_calls(sb: ApolloSandbox, hook: Apoll
     usage = hook.get_api_usage_stats()
 
     assert status is not None
-    # The sandbox's paid-plan bulk limits, and its count of this endpoint's two calls.
+    # The sandbox's paid-plan bulk limits (half the single endpoint's minute, the same hour and
+    # day, as Apollo documents), and its count of this endpoint's two calls.
     assert (status.minute.limit, status.minute.usage, status.minute.left) == (500, 2, 498)
-    assert (status.hour.limit, status.day.limit) == (5000, 25000)
+    assert (status.hour.limit, status.day.limit) == (10000, 50000)
     bulk_usage = usage[json.dumps(["api/v1/people", "bulk_match"])]
     assert bulk_usage["minute"] == {"limit": 500, "consumed": 2, "left_over": 498}
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from airflow_provider_apollo.sandbox import ApolloSandbox
+from airflow_provider_apollo.sandbox.catalogue import ENDPOINTS
 
 
 def test_health_answers_logged_in_with_the_right_key(api):
@@ -69,6 +71,61 @@ def test_non_master_key_gets_403_api_inaccessible_on_master_only_endpoints():
         assert "not accessible with this access token" in response.json()["error"]
     assert contacts.status_code == 200
     assert forbidden == 3
+
+
+MASTER_ONLY = [endpoint for endpoint in ENDPOINTS if endpoint.master_only]
+
+
+def test_the_master_only_list_holds_every_endpoint_the_reference_names():
+    # Apollo's reference: "This endpoint requires a master API key" on each of these pages.
+    assert {e.key for e in MASTER_ONLY} == {
+        "POST /mixed_people/api_search",
+        "POST /emailer_campaigns/search",
+        "POST /emailer_campaigns/{id}/add_contact_ids",
+        "POST /emailer_campaigns/remove_or_stop_contact_ids",
+        "POST /tasks",
+        "POST /tasks/bulk_create",
+        "POST /opportunities",
+        "GET /opportunities/search",
+        "GET /opportunities/{id}",
+        "PATCH /opportunities/{id}",
+        "GET /opportunity_stages",
+        "GET /users/search",
+        "GET /email_accounts",
+        "POST /usage_stats/api_usage_stats",
+    }
+
+
+@pytest.mark.parametrize("endpoint", MASTER_ONLY, ids=lambda e: e.key)
+def test_the_non_master_key_gets_apollos_403_and_changes_nothing(sb, api, endpoint):
+    limited = requests.Session()
+    limited.headers["X-Api-Key"] = sb.non_master_key
+    contact = api.new_contact(first_name="Arya")
+    url = api.url(endpoint.path.replace("{id}", "some-id"))
+    body = {"contact_ids": [contact["id"]], "contact_id": contact["id"], "type": "call", "name": "Deal"}
+
+    refused = limited.request(endpoint.method, url, json=body, timeout=5)
+    as_master = api.session.request(endpoint.method, url, json=body, timeout=5)
+
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "error": f"api/v1{endpoint.path} is not accessible with this access token. "
+        "Use a master API key (Settings > Integrations > API keys) for this endpoint.",
+        "error_code": "API_INACCESSIBLE",
+    }
+    assert as_master.status_code != 403
+    assert sb.stats()["forbidden"] == 1
+    assert sb.stats()["tasks"]["total"] == 0 and sb.stats()["sequence_enrolments"]["total"] == 0
+
+
+def test_the_non_master_key_reaches_every_other_endpoint(sb, api):
+    limited = requests.Session()
+    limited.headers["X-Api-Key"] = sb.non_master_key
+
+    assert limited.post(api.url("/contacts/search"), json={}, timeout=5).status_code == 200
+    assert limited.post(api.url("/contacts"), json={"first_name": "Sansa"}, timeout=5).status_code == 200
+    assert limited.get(api.url("/labels"), timeout=5).status_code == 200
+    assert sb.stats()["forbidden"] == 0
 
 
 def test_master_key_reaches_master_only_endpoints(api):

@@ -8,7 +8,8 @@ import sys
 import pytest
 import requests
 
-from airflow_provider_apollo.sandbox.cli import build_parser, faults_from_args, limits_from_args
+from airflow_provider_apollo.sandbox import DEFAULT_API_KEY, DEFAULT_NON_MASTER_KEY
+from airflow_provider_apollo.sandbox.cli import build_parser, faults_from_args, limits_from_args, main
 
 
 def test_flags_become_limits_and_faults():
@@ -41,6 +42,25 @@ def test_flags_become_limits_and_faults():
     assert (
         faults.error_5xx == 0.1 and faults.seed == 5 and list(faults.endpoints or []) == ["/api/v1/people/*"]
     )
+
+
+def test_the_api_key_stays_the_master_key_and_a_non_master_key_is_issued_by_flag():
+    default = build_parser().parse_args([])
+    chosen = build_parser().parse_args(["--api-key", "boss", "--non-master-key", "intern"])
+
+    assert (default.api_key, default.non_master_key, default.no_master_key) == (
+        DEFAULT_API_KEY,
+        DEFAULT_NON_MASTER_KEY,
+        False,
+    )
+    assert (chosen.api_key, chosen.non_master_key) == ("boss", "intern")
+
+
+def test_the_same_key_cannot_be_master_and_non_master(capsys):
+    with pytest.raises(SystemExit):
+        main(["--api-key", "same", "--non-master-key", "same"])
+
+    assert "--non-master-key must differ from --api-key" in capsys.readouterr().err
 
 
 def test_bad_flags_are_reported_by_name():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 CREATE_ANSWER_KEYS = {"contact", "labels", "team"}
 CONTACT_KEYS = {
     "id",
@@ -164,7 +166,7 @@ def test_search_by_keywords_stage_and_label_with_pagination(sb, api):
     assert len(page_two["contacts"]) == 2
 
 
-def test_search_sorts_and_caps_per_page_at_100(api):
+def test_search_sorts_and_caps_per_page_at_200_as_documented_for_contacts(api):
     api.new_contact(first_name="B", last_name="Two")
     api.new_contact(first_name="A", last_name="One")
 
@@ -180,7 +182,7 @@ def test_search_sorts_and_caps_per_page_at_100(api):
         ["B", "A"],
         ["A", "B"],
     )  # same millisecond is possible
-    assert descending["pagination"]["per_page"] == 100
+    assert descending["pagination"]["per_page"] == 200  # contacts-api.md: "Max = 200"
 
 
 def test_bulk_create_reports_created_and_existing(sb, api):
@@ -272,3 +274,56 @@ def test_bulk_create_with_a_bad_entry_creates_nothing(sb, api):
     assert answer.status_code == 422
     assert "each entry of contacts must be an object" in answer.text
     assert sb.stats()["contacts"]["total"] == 0
+
+
+# contacts-api.md, Create a Contact: "email | Email. Invalid emails will be ignored."
+@pytest.mark.parametrize(
+    "email", ["not-an-email", "ann@", "@acme.com", "ann at acme.com", "ann@acme", "a@b@c.com"]
+)
+def test_an_invalid_email_is_ignored_and_the_contact_created_without_it(sb, api, email):
+    answer = api.post("/contacts", json={"first_name": "Ann", "last_name": "Lee", "email": email})
+
+    assert answer.status_code == 200
+    contact = answer.json()["contact"]
+    assert contact["email"] is None and contact["email_status"] is None
+    assert contact["name"] == "Ann Lee"
+    assert sb.stats()["contacts"]["total"] == 1
+
+
+def test_bulk_create_ignores_each_invalid_email_and_keeps_the_valid_ones(sb, api):
+    body = {
+        "contacts": [
+            {"first_name": "Ann", "email": "ann@acme.example.com"},
+            {"first_name": "Bob", "email": "bob(at)acme"},
+            {"first_name": "Cy", "email": " cy@acme.example.com "},
+        ]
+    }
+
+    created = api.post("/contacts/bulk_create", json=body).json()["created_contacts"]
+
+    assert [(c["first_name"], c["email"]) for c in created] == [
+        ("Ann", "ann@acme.example.com"),
+        ("Bob", None),
+        ("Cy", "cy@acme.example.com"),
+    ]
+
+
+def test_an_ignored_email_is_not_used_to_dedupe(sb, api):
+    api.new_contact(first_name="Old", email="old@acme.example.com")
+
+    answer = api.post("/contacts", json={"first_name": "New", "email": "old@acme", "run_dedupe": True})
+
+    assert "dedupe_result" not in answer.json()
+    assert answer.json()["contact"]["first_name"] == "New"
+
+
+def test_contacts_search_serves_200_per_page_and_other_searches_100(sb, api):
+    for i in range(3):
+        api.new_contact(first_name=f"P{i}")
+        api.post("/accounts", json={"name": f"Acme {i}"})
+
+    contacts = api.post("/contacts/search", json={"per_page": 200}).json()["pagination"]
+    accounts = api.post("/accounts/search", json={"per_page": 200}).json()["pagination"]
+
+    assert contacts["per_page"] == 200  # contacts-api.md: "per_page ... Max = 200"
+    assert accounts["per_page"] == 100  # apollo-api-notes.md: "per_page is 1..100 for searches"

@@ -68,9 +68,15 @@ def test_posting_job_postings_makes_them_visible_newest_first(sb, api):
 
 def test_completing_tasks(sb, api):
     contact = api.new_contact(first_name="A")
-    task = api.post("/tasks", json={"contact_id": contact["id"], "type": "call", "priority": "high"}).json()[
-        "task"
-    ]
+    owner = sb.state.world.user["id"]
+    body = {
+        "contact_id": contact["id"],
+        "type": "call",
+        "user_id": owner,
+        "status": "scheduled",
+        "due_at": "2030-01-01T09:00:00Z",
+    }
+    task = api.post("/tasks", json=body).json()["task"]
 
     done = api.control("POST", "/tasks/complete", json={"task_ids": [task["id"]]}).json()
 

@@ -91,6 +91,46 @@ def test_api_search_filters_and_hides_emails_and_phones(sb, api):
     assert sb.stats()["credits"]["total"] == 0
 
 
+def test_api_search_answers_in_the_documented_shape_with_obfuscated_last_names(sb, api):
+    # people-api-search sample answer: id, first_name, last_name_obfuscated ("Hu***n"), title,
+    # last_refreshed_at, has_* flags and an organization with has_* flags; nothing else.
+    person = person_with(sb, mobile_phone=..., email=...)
+    answer = api.post("/mixed_people/api_search", json={"q_keywords": person["name"], "per_page": 100})
+    found = next(p for p in answer.json()["people"] if p["id"] == person["id"])
+    org = sb.state.world.organizations_by_id[person["organization_id"]]
+
+    assert set(found) == {
+        "id",
+        "first_name",
+        "last_name_obfuscated",
+        "title",
+        "last_refreshed_at",
+        "has_email",
+        "has_city",
+        "has_state",
+        "has_country",
+        "has_direct_phone",
+        "organization",
+    }
+    last = person["last_name"]
+    assert found["last_name_obfuscated"] == f"{last[:2]}***{last[-1]}" != last
+    assert found["first_name"] == person["first_name"]
+    assert found["has_direct_phone"] == "Yes"
+    assert found["organization"]["name"] == org["name"]
+    assert all(key == "name" or key.startswith("has_") for key in found["organization"])
+    assert last not in found.values() and person["name"] not in found.values()
+    assert person["mobile_phone"] not in str(found) and person["email"] not in str(found)
+
+
+def test_a_person_found_by_search_is_enriched_by_id(sb, api):
+    found = api.post("/mixed_people/api_search", json={"per_page": 1}).json()["people"][0]
+
+    enriched = api.post("/people/match", json={"id": found["id"]}).json()["person"]
+
+    assert enriched["id"] == found["id"]
+    assert enriched["last_name"] == sb.state.world.people_by_id[found["id"]]["last_name"]
+
+
 def test_api_search_by_location_size_and_domain(sb, api):
     org = sb.state.world.organizations[0]
     by_domain = api.post(
@@ -101,10 +141,13 @@ def test_api_search_by_location_size_and_domain(sb, api):
     )
     sizes = api.post("/mixed_people/api_search", json={"organization_num_employees_ranges": ["1,10"]})
 
-    assert {p["organization_id"] for p in by_domain.json()["people"]} == {org["id"]}
-    assert all(p["city"] == org["city"] for p in in_country.json()["people"])
+    # The answer carries ids, not the employer id or the city: look the people up by id.
+    world = sb.state.world.people_by_id
+    assert {world[p["id"]]["organization_id"] for p in by_domain.json()["people"]} == {org["id"]}
+    assert in_country.json()["people"]
+    assert all(world[p["id"]]["city"] == org["city"] for p in in_country.json()["people"])
     small = {o["id"] for o in sb.state.world.organizations if o["estimated_num_employees"] <= 10}
-    assert {p["organization_id"] for p in sizes.json()["people"]} <= small
+    assert {world[p["id"]]["organization_id"] for p in sizes.json()["people"]} <= small
 
 
 @pytest.mark.parametrize("path", ["/mixed_people/api_search", "/mixed_companies/search"])

@@ -122,9 +122,11 @@ def test_over_limit_answers_429_with_apollo_message_and_retry_after_then_recover
     assert refused.json()["message"].startswith(
         "The maximum number of api calls allowed for api/v1/people/match is 2 times per minute."
     )
-    exact = float(refused.headers["x-sandbox-retry-after-exact"])
+    # A sub-second wait is sent as decimal seconds in Retry-After itself: no sandbox-only header.
+    exact = float(refused.headers["retry-after"])
     assert 0 < exact <= 1.0
-    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["retry-after"] != "1"
+    assert not [name for name in refused.headers if name.lower().startswith("x-sandbox")]
     stats = sb.stats()
     assert stats["rate_limited"] == 1
     assert stats["rate_limited_by_endpoint"] == {"POST /api/v1/people/match": 1}
@@ -144,3 +146,37 @@ def test_usage_stats_endpoint_reports_per_endpoint_limits_and_consumption(sb, ap
     entry = usage['["api/v1/contacts", "search"]']
     assert entry["minute"] == {"limit": 50, "consumed": 2, "left_over": 48}
     assert entry["day"] == {"limit": None, "consumed": 2, "left_over": None}
+
+
+def test_bulk_enrichment_gets_half_the_single_per_minute_limit_and_the_same_hour_and_day():
+    # apollo-api-notes.md: "Bulk endpoints get about half of the single endpoint's per-minute
+    # limit". Only the minute is halved.
+    paid = SandboxLimits()
+    free = SandboxLimits.free_plan()
+    custom = SandboxLimits(enrichment=WindowLimits(90, 900, None))
+
+    assert paid.for_group("bulk_enrichment") == WindowLimits(500, 10000, 50000)
+    assert free.for_group("bulk_enrichment") == WindowLimits(25, 200, 600)
+    assert custom.for_group("bulk_enrichment") == WindowLimits(45, 900, None)
+    assert SandboxLimits.unlimited().for_group("bulk_enrichment") == WindowLimits()
+
+
+def test_explicit_bulk_limits_win_and_partial_json_keeps_the_derived_windows():
+    explicit = SandboxLimits(bulk_enrichment=WindowLimits(7, 8, 9))
+    partial = SandboxLimits.from_dict({"bulk_enrichment": {"per_minute": 3}})
+
+    assert explicit.for_group("bulk_enrichment") == WindowLimits(7, 8, 9)
+    assert partial.for_group("bulk_enrichment") == WindowLimits(3, 10000, 50000)
+
+
+def test_bulk_match_is_refused_at_half_the_single_minute_limit(sb, api):
+    sb.configure(limits=SandboxLimits(enrichment=WindowLimits(4, 100, 100)))
+    sb.reset()
+    details = {"details": [{"id": sb.state.world.people[0]["id"]}]}
+
+    answers = [api.post("/people/bulk_match", json=details).status_code for _ in range(3)]
+    single = api.post("/people/match", json={"id": sb.state.world.people[0]["id"]})
+
+    assert answers == [200, 200, 429]
+    assert single.status_code == 200
+    assert single.headers["x-rate-limit-minute"] == "4" and single.headers["x-rate-limit-hourly"] == "100"

@@ -77,6 +77,33 @@ def test_mailbox_is_required_and_must_exist(api, world):
     assert unknown.status_code == bad_sequence.status_code == 422
 
 
+def test_emailer_campaign_id_is_required_and_must_name_the_path_sequence(sb, api, world):
+    # api-reference-legacy.txt: "emailer_campaign_id (required)"; the current reference: "The
+    # same ID as the sequence_id".
+    contact = verified_contact(api, world)
+    url = f"/emailer_campaigns/{world['outreach']}/add_contact_ids"
+    body = {"contact_ids": [contact["id"]], "send_email_from_email_account_id": world["mailbox"]}
+
+    missing = api.post(url, json=body)
+    other = api.post(url, json={**body, "emailer_campaign_id": world["nurture"]})
+
+    assert missing.status_code == other.status_code == 422
+    assert "emailer_campaign_id" in missing.json()["error"]
+    assert world["nurture"] in other.json()["error"]
+    assert sb.stats()["sequence_enrolments"]["total"] == 0
+
+
+@pytest.mark.parametrize("missing", ["emailer_campaign_ids", "contact_ids", "mode"])
+def test_remove_or_stop_without_a_required_field_is_a_422(api, world, missing):
+    body = {"emailer_campaign_ids": [world["outreach"]], "contact_ids": ["c1"], "mode": "remove"}
+    del body[missing]
+
+    answer = api.post("/emailer_campaigns/remove_or_stop_contact_ids", json=body)
+
+    assert answer.status_code == 422
+    assert missing in answer.json()["error"]
+
+
 def test_skip_rules_no_email_and_unverified_email_unless_flagged(sb, api, world):
     no_email = api.new_contact(first_name="No", last_name="Email")
     unverified = api.new_contact(first_name="Un", last_name="Verified", email="un@verified.example.org")

@@ -106,6 +106,21 @@ def ok(body: Any) -> JSONResponse:
     return JSONResponse(body)
 
 
+def require(params: dict[str, Any], names: tuple[str, ...], endpoint: str) -> None:
+    """422 naming every field in ``names`` that is missing or empty, as Apollo answers it.
+
+    :param params: request parameters.
+    :param names: the fields Apollo's reference marks ``required`` for this endpoint.
+    :param endpoint: e.g. ``POST /tasks``, named in the message.
+    """
+    missing = [name for name in names if params.get(name) in (None, "", [], {})]
+    if missing:
+        raise unprocessable(
+            f"{endpoint} is missing required parameters: {', '.join(missing)}. "
+            "Send every field Apollo's reference marks as required."
+        )
+
+
 def ids_param(params: dict[str, Any], name: str) -> list[str]:
     """A list-of-ids parameter; 422 when it is missing or not a list.
 

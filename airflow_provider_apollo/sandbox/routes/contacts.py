@@ -17,20 +17,34 @@ from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
 from airflow_provider_apollo.sandbox.world import Record
 
 MAX_BULK_RECORDS = 100
+# apollo-api-notes.md, Pagination: "per_page is 1..100 for searches".
 MAX_PER_PAGE = 100
+# contacts-api.md, Search for Contacts: "per_page | how many contacts to return per page.
+# Max = 200". No error is documented above it, so a larger page is capped at 200.
+MAX_CONTACTS_PER_PAGE = 200
 
 
-def search_answer(key: str, records: list[Record], params: dict[str, Any]) -> dict[str, Any]:
+def search_answer(
+    key: str,
+    records: list[Record],
+    params: dict[str, Any],
+    *,
+    max_per_page: int = MAX_PER_PAGE,
+    refuse_above: bool = False,
+) -> dict[str, Any]:
     """One page of a saved-record search in Apollo's shape (``pagination`` and friends).
 
-    ``per_page`` above 100 is capped, as Apollo does; the answer's pagination says so.
+    ``per_page`` above ``max_per_page`` is capped (the answer's pagination says so), or
+    answers 422 with ``refuse_above`` where Apollo documents that it refuses it.
 
     :param key: the list's key, e.g. ``"contacts"``.
     :param records: every matching record.
     :param params: request parameters (``page``, ``per_page``).
+    :param max_per_page: the largest page Apollo documents for this search.
+    :param refuse_above: answer 422 instead of capping.
     """
     page = int_param(params, "page", 1)
-    per_page = int_param(params, "per_page", 25, maximum=MAX_PER_PAGE, clamp=True)
+    per_page = int_param(params, "per_page", 25, maximum=max_per_page, clamp=not refuse_above)
     return {
         key: copy.deepcopy(prospecting.page_of(records, page, per_page)),
         "breadcrumbs": [],
@@ -89,7 +103,8 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     async def search_contacts(request: Request) -> JSONResponse:
         params = await read_params(request, runtime)
         with state.lock:
-            return ok(search_answer("contacts", state.search_contacts(params), params))
+            found = state.search_contacts(params)
+            return ok(search_answer("contacts", found, params, max_per_page=MAX_CONTACTS_PER_PAGE))
 
     @router.post("/contacts/bulk_create")
     async def bulk_create_contacts(request: Request) -> JSONResponse:

@@ -15,6 +15,10 @@ from airflow_provider_apollo.sandbox.world import Record
 
 # Apollo displays at most 500 pages of 100 records; later pages come back empty.
 MAX_SEARCH_PAGE = 500
+# api-reference-legacy.txt, People Search and Organization Search: "per_page (optional) An
+# integer to load per_page results on a page. Should be in inclusive range [1, 100]"; a
+# page size outside it answers 422 (the range is a documented contract, not a cap).
+MAX_SEARCH_PER_PAGE = 100
 MAX_BULK_DETAILS = 10
 MAX_JOB_POSTINGS_PER_PAGE = 10_000
 MOBILE_REVEAL_CREDITS = 8
@@ -36,11 +40,12 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     async def people_api_search(request: Request) -> JSONResponse:
         params = await read_params(request, runtime)
         page = int_param(params, "page", 1)
-        per_page = int_param(params, "per_page", 10, maximum=100)
+        per_page = int_param(params, "per_page", 10, maximum=MAX_SEARCH_PER_PAGE)
         matches = prospecting.search_people(world, params)
         window = [] if page > MAX_SEARCH_PAGE else prospecting.page_of(matches, page, per_page)
         orgs = world.organizations_by_id
-        people = [render.person_for_search(p, orgs[p["organization_id"]]) for p in window]
+        refreshed = world.reference_time.isoformat()
+        people = [render.person_for_search(p, orgs[p["organization_id"]], refreshed) for p in window]
         charge(request, runtime, 0)
         return ok({"total_entries": len(matches), "people": people})
 
@@ -156,7 +161,7 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     async def companies_search(request: Request) -> JSONResponse:
         params = await read_params(request, runtime)
         page = int_param(params, "page", 1)
-        per_page = int_param(params, "per_page", 10, maximum=100)
+        per_page = int_param(params, "per_page", 10, maximum=MAX_SEARCH_PER_PAGE)
         matches = prospecting.search_organizations(world, params)
         window = [] if page > MAX_SEARCH_PAGE else prospecting.page_of(matches, page, per_page)
         with runtime.state.lock:

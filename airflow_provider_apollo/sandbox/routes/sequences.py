@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from airflow_provider_apollo.sandbox.errors import unprocessable
-from airflow_provider_apollo.sandbox.routes._io import flag, ids_param, ok, read_params
+from airflow_provider_apollo.sandbox.routes._io import flag, ids_param, ok, read_params, require
 from airflow_provider_apollo.sandbox.routes.contacts import search_answer
 from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
 from airflow_provider_apollo.sandbox.world import Record
@@ -53,12 +53,22 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     @router.post("/emailer_campaigns/{id}/add_contact_ids")
     async def add_contact_ids(request: Request, id: str) -> JSONResponse:
         params = await read_params(request, runtime)
-        contact_ids = ids_param(params, "contact_ids")
-        mailbox = params.get("send_email_from_email_account_id")
-        if not mailbox:
+        # api-reference-legacy.txt, Add contacts to sequence: "contact_ids (required)",
+        # "emailer_campaign_id (required) The ID of sequence to deploy to",
+        # "send_email_from_email_account_id (required) ID of the email account to send email
+        # from"; the current reference: emailer_campaign_id is "The same ID as the sequence_id".
+        require(
+            params,
+            ("contact_ids", "emailer_campaign_id", "send_email_from_email_account_id"),
+            "POST /emailer_campaigns/{id}/add_contact_ids",
+        )
+        if str(params["emailer_campaign_id"]) != id:
             raise unprocessable(
-                "send_email_from_email_account_id is required: pick a mailbox id from GET /email_accounts"
+                f"emailer_campaign_id {params['emailer_campaign_id']!r} must be the sequence id "
+                f"of the path ({id!r})"
             )
+        contact_ids = ids_param(params, "contact_ids")
+        mailbox = params["send_email_from_email_account_id"]
         flags: dict[str, Any] = {name: flag(params, name) for name in SKIP_FLAGS}
         flags["user_id"] = params.get("user_id")
         with state.lock:
@@ -77,6 +87,13 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     @router.post("/emailer_campaigns/remove_or_stop_contact_ids")
     async def remove_or_stop(request: Request) -> JSONResponse:
         params = await read_params(request, runtime)
+        # api-reference-legacy.txt, Remove or stop contacts: "emailer_campaign_ids (required)",
+        # "contact_ids (required)", "mode (required)".
+        require(
+            params,
+            ("emailer_campaign_ids", "contact_ids", "mode"),
+            "POST /emailer_campaigns/remove_or_stop_contact_ids",
+        )
         sequence_ids = ids_param(params, "emailer_campaign_ids")
         contact_ids = ids_param(params, "contact_ids")
         mode = str(params.get("mode") or "")

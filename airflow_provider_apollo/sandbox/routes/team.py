@@ -7,15 +7,11 @@ import json
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
-from airflow_provider_apollo.sandbox.ratelimit import endpoint_group
+from airflow_provider_apollo.sandbox.catalogue import CATALOGUE
 from airflow_provider_apollo.sandbox.routes._io import ok, read_params
 from airflow_provider_apollo.sandbox.routes.contacts import search_answer
 from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
-
-API_PREFIX = "/api/v1"
-
 
 #: Rails-style action names Apollo's usage keys use for record and collection routes.
 _RECORD_ACTIONS = {"GET": "show", "PATCH": "update", "PUT": "update", "DELETE": "destroy"}
@@ -121,13 +117,11 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     async def api_usage_stats(request: Request) -> JSONResponse:
         await read_params(request, runtime)
         answer: dict[str, dict[str, dict[str, int | None]]] = {}
-        for route in request.app.routes:
-            if isinstance(route, APIRoute) and route.path.startswith(f"{API_PREFIX}/"):
-                api_path = route.path.removeprefix(API_PREFIX)
-                for method in sorted(route.methods):
-                    usage = runtime.limiter.usage(f"{method} {api_path}", endpoint_group(api_path))
-                    key = usage_key(method, api_path)
-                    answer[key] = _add_usage(answer[key], usage) if key in answer else usage
+        # From the gateway's table, not the router: the same endpoints the limiter counts.
+        for endpoint in sorted(CATALOGUE.endpoints, key=lambda e: (e.path, e.method)):
+            usage = runtime.limiter.usage(endpoint.key, endpoint.group)
+            key = usage_key(endpoint.method, endpoint.path)
+            answer[key] = _add_usage(answer[key], usage) if key in answer else usage
         return ok(answer)
 
     return router
