@@ -14,11 +14,18 @@ from airflow_provider_apollo.pagination import MAX_PER_PAGE, page_info, page_rec
 
 
 def contact_lookup_keys(record: Mapping[str, Any]) -> list[str]:
-    """Keys in matching priority: email, LinkedIn URL, first + last name + company.
+    """Keys in matching priority: Apollo person id, email, LinkedIn URL, first + last name + company.
+
+    People API search answers no email, LinkedIn URL or full last name, only the person's
+    ``id``; a contact Apollo linked to that person carries it as ``person_id``.
 
     :param record: a person (search result, enrichment input or match) or a contact.
     """
     keys = []
+    # A contact has a ``person_id`` member (null when Apollo linked no person); a person's id is ``id``.
+    person_id = record.get("person_id") if "person_id" in record else record.get("id")
+    if isinstance(person_id, str) and person_id.strip():
+        keys.append(f"person:{person_id.strip()}")
     email = record.get("email")
     if isinstance(email, str) and email.strip():
         keys.append(f"email:{email.strip().lower()}")
@@ -152,10 +159,11 @@ class ContactsAPI(CrmRecords):
     def find_existing_contacts(self, people: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
         """The team's existing contact for each input person (or ``None``), aligned, 0 credits.
 
-        Matches on email, then LinkedIn URL, then first + last name + organization name.
-        Uses ``contacts/search``: one ``q_keywords`` query per person when there are few,
-        or one walk over all the team's contacts when that takes fewer calls. People known
-        only by LinkedIn URL can only be found by the walk (``q_keywords`` does not search URLs).
+        Matches on Apollo's person id, then email, LinkedIn URL, first + last name +
+        organization name. Uses ``contacts/search``: one ``q_keywords`` query per person when
+        there are few, or one walk over all the team's contacts when that takes fewer calls.
+        People known only by id or LinkedIn URL (people API search answers neither email nor
+        full name) can only be found by the walk (``q_keywords`` searches neither).
 
         :param people: people (search results, enrichment inputs or matches).
         """
@@ -183,7 +191,9 @@ class ContactsAPI(CrmRecords):
         total_pages = info.total_pages or math.ceil((info.total_entries or 0) / MAX_PER_PAGE) or 1
         walk_calls = max(total_pages - 1, 0)
         keyword_calls = sum(1 for i in unresolved if _keyword_for(records[i]))
-        if unresolved and walk_calls <= keyword_calls:
+        # People known only by id or LinkedIn URL (search results) can only be found by the walk.
+        only_walk_finds = any(_keyword_for(records[i]) is None for i in unresolved)
+        if unresolved and (only_walk_finds or walk_calls <= keyword_calls):
             for page in range(2, total_pages + 1):
                 answer = self.search_contacts({}, page=page, per_page=MAX_PER_PAGE)
                 if not learn(answer, f"page {page} of the team's contacts"):
