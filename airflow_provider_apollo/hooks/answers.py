@@ -48,13 +48,5 @@ def answer_list(body: Any, key: str, where: str) -> list[dict[str, Any]]:
     :param where: ``METHOD path``, for the message.
     """
     endpoint = where.split(" ", 1)[-1]
-    if not isinstance(body, list):
-        return page_records(body, [key], where=where, endpoint=endpoint)
-    for index, record in enumerate(body):
-        if not isinstance(record, dict):
-            raise ApolloResponseError(
-                f"Apollo answered {where} with a list whose item {index} is not an object "
-                f"({type(record).__name__}).",
-                endpoint=endpoint,
-            )
-    return body
+    wrapped = {key: body} if isinstance(body, list) else body
+    return page_records(wrapped, [key], where=where, endpoint=endpoint)

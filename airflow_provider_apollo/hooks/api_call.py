@@ -19,7 +19,7 @@ from __future__ import annotations
 import json as jsonlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from airflow_provider_apollo import __version__
@@ -89,11 +89,10 @@ class ApiCall:
 def prepare_call(
     method: str,
     path: str,
+    params: Mapping[str, Any] | None,
+    json: Mapping[str, Any] | None,
     *,
-    params: Mapping[str, Any] | None = None,
-    json: Mapping[str, Any] | None = None,
-    creates: bool = False,
-    idempotent: bool = True,
+    unsafe_write: bool,
 ) -> ApiCall:
     """Check and normalise one call before anything is sent.
 
@@ -101,8 +100,7 @@ def prepare_call(
     :param path: endpoint path relative to ``/api/v1``.
     :param params: query parameters (never the API key).
     :param json: JSON body (never the API key).
-    :param creates: the request creates a record.
-    :param idempotent: sending it twice cannot create a duplicate.
+    :param unsafe_write: it creates something Apollo never deduplicates.
     :raises ApolloConfigurationError: for an absolute URL, a query string in the path or an ``api_key``.
     """
     relative = normalize_path(path)
@@ -118,7 +116,7 @@ def prepare_call(
         template=path_template(relative),
         params=dict(params) if params is not None else None,
         json=dict(json) if json is not None else None,
-        unsafe_write=creates and not idempotent,
+        unsafe_write=unsafe_write,
     )
 
 
@@ -172,25 +170,31 @@ def network_error(
     return ApolloTransientError(message, endpoint=call.path)
 
 
+class HttpAnswer(Protocol):
+    """What ``requests.Response`` and ``httpx.Response`` both offer."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def text(self) -> str: ...
+
+
 def read_answer(
-    call: ApiCall,
-    *,
-    status: int,
-    headers: Mapping[str, str],
-    text: str,
-    config: ApolloConnectionConfig,
-    quota: QuotaTracker,
+    call: ApiCall, answer: HttpAnswer, *, config: ApolloConnectionConfig, quota: QuotaTracker
 ) -> Any:
     """The decoded body of a successful answer, or the typed error of an unsuccessful one.
 
     :param call: the call answered.
-    :param status: HTTP status code.
-    :param headers: the answer's headers (rate-limit headers are read from them).
-    :param text: the answer's body as text.
+    :param answer: the HTTP answer (status, headers with the rate-limit windows, body text).
     :param config: the connection (named in errors; its key is scrubbed from them).
     :param quota: learns the endpoint's windows from the headers, and from a 429.
     :raises ApolloError: the subclass for the failure.
     """
+    status, headers, text = answer.status_code, answer.headers, answer.text
     quota.observe(call.template, headers)
     if 300 <= status < 400:
         # Not retried: a redirect means the base URL points at the wrong place.

@@ -122,16 +122,11 @@ class ApolloAsyncHook(ApolloClientBase):
         json: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
     ) -> Any:
-        """Send one request to ``{base_url}/{path}`` (with retries) and return the decoded JSON.
+        """Send one request (with retries) and return the decoded JSON: :meth:`ApolloHook.request`, awaited.
 
-        :param method: HTTP method.
-        :param path: endpoint path relative to ``/api/v1``, e.g. ``tasks/search``.
-        :param params: query parameters (never the API key).
-        :param json: JSON body (never the API key).
-        :param max_retries: overrides the connection's retry budget for this call.
-        :raises ApolloError: the typed error of the last attempt.
+        The triggers only read, so there is no ``creates``/``idempotent``.
         """
-        call = prepare_call(method, path, params=params, json=json)
+        call = prepare_call(method, path, params, json, unsafe_write=False)  # triggers only read
         config = await self.get_config()
         return await a_call_with_retries(
             lambda: self._a_do_api_call(call, config),
@@ -157,14 +152,7 @@ class ApolloAsyncHook(ApolloClientBase):
         except httpx.TransportError as exc:
             quota.release(call.template)
             raise network_error(call, _failure_of(exc), config) from None
-        return read_answer(
-            call,
-            status=response.status_code,
-            headers=response.headers,
-            text=response.text,
-            config=config,
-            quota=quota,
-        )
+        return read_answer(call, response, config=config, quota=quota)
 
     async def _iter_pages(self, query: PagedQuery) -> AsyncIterator[dict[str, Any]]:
         """Every record of a paged search: the sync hook's page walk, awaited."""

@@ -124,7 +124,7 @@ class ApolloSyncClient(ApolloClientBase):
         :param max_retries: overrides the connection's retry budget for this call.
         :raises ApolloError: a subclass per failure kind (see ``exceptions.py``).
         """
-        call = prepare_call(method, path, params=params, json=json, creates=creates, idempotent=idempotent)
+        call = prepare_call(method, path, params, json, unsafe_write=creates and not idempotent)
         return call_with_retries(
             lambda: self._do_api_call(call),
             policy=self._retry_policy(self.config, max_retries),
@@ -155,14 +155,7 @@ class ApolloSyncClient(ApolloClientBase):
         except requests.exceptions.RequestException as exc:
             quota.release(call.template)
             raise network_error(call, _failure_of(exc), config) from None
-        return read_answer(
-            call,
-            status=response.status_code,
-            headers=response.headers,
-            text=response.text,
-            config=config,
-            quota=quota,
-        )
+        return read_answer(call, response, config=config, quota=quota)
 
     def _iter_pages(self, query: PagedQuery) -> Iterator[dict[str, Any]]:
         """Every record of a paged search, one request per page (credits per page counted)."""

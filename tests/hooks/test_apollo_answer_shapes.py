@@ -139,11 +139,11 @@ def test_an_unreadable_keyword_search_fails_too(hook: ApolloHook, api: requests_
 @pytest.mark.parametrize(
     ("method", "answer", "says"),
     [
-        ("list_contact_stages", [1, 2, 3], "list whose item 0 is not an object"),
+        ("list_contact_stages", [1, 2, 3], "that is not an object"),
         ("list_contact_stages", {"contact_stages": [{"id": "s-1"}, "Cold"]}, "contact_stages[1] that is not"),
-        ("list_email_accounts", [1, 2, 3], "list whose item 0 is not an object"),
+        ("list_email_accounts", [1, 2, 3], "that is not an object"),
         ("list_email_accounts", {"email_accounts": None}, "has no 'email_accounts' list"),
-        ("list_labels", [{"id": "l-1"}, None], "list whose item 1 is not an object"),
+        ("list_labels", [{"id": "l-1"}, None], "that is not an object"),
     ],
 )
 def test_a_listing_of_things_that_are_not_objects_is_an_error(

@@ -7,23 +7,15 @@ from typing import Any
 
 from airflow_provider_apollo.batching import realign_organizations, validate_domains
 from airflow_provider_apollo.exceptions import ApolloResponseError
-from airflow_provider_apollo.filters import prepare_filters
 from airflow_provider_apollo.hooks.answers import answer_object
 from airflow_provider_apollo.hooks.api_call import endpoint_path
-from airflow_provider_apollo.hooks.arguments import require_page
 from airflow_provider_apollo.hooks.resources.enrichment_batches import BulkEnrichment
-from airflow_provider_apollo.pagination import (
-    SEARCH_PAGE_CAP,
-    PagedQuery,
-    validate_max_records,
-    validate_per_page,
-)
+from airflow_provider_apollo.hooks.resources.prospect_search import ORGANIZATION_SEARCH, ProspectSearches
+from airflow_provider_apollo.pagination import PagedQuery, validate_max_records, validate_per_page
 
 JOB_POSTINGS_MAX_PER_PAGE = 10_000
-#: Job postings cost 1 credit per page, organization search 1 per page (Apollo's credit rules).
+#: Job postings cost 1 credit per page (Apollo's credit rules).
 CREDITS_PER_JOB_POSTINGS_PAGE = 1.0
-CREDITS_PER_ORGANIZATION_SEARCH_PAGE = 1.0
-_ORGANIZATION_SPLIT_HINT = "by organization_locations or organization_num_employees_ranges (size ranges)"
 
 
 def job_postings_query(organization_id: str, *, per_page: int, max_records: int | None = None) -> PagedQuery:
@@ -44,7 +36,7 @@ def job_postings_query(organization_id: str, *, per_page: int, max_records: int 
     )
 
 
-class OrganizationsAPI(BulkEnrichment):
+class OrganizationsAPI(BulkEnrichment, ProspectSearches):
     """Organization search, enrichment and job postings."""
 
     def search_organizations(
@@ -56,13 +48,7 @@ class OrganizationsAPI(BulkEnrichment):
         :param page: 1-based page number.
         :param per_page: 1..100.
         """
-        body = prepare_filters("organization search", filters)
-        page, per_page = require_page(page), validate_per_page(per_page)
-        answer = self.request(
-            "POST", "mixed_companies/search", json={**body, "page": page, "per_page": per_page}
-        )
-        self._add_credits(CREDITS_PER_ORGANIZATION_SEARCH_PAGE)
-        return answer_object(answer, "POST mixed_companies/search")
+        return self._prospect_page(ORGANIZATION_SEARCH, filters, page, per_page)
 
     def iter_organizations(
         self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = 100
@@ -73,19 +59,7 @@ class OrganizationsAPI(BulkEnrichment):
         :param max_records: stop after this many (``None``: all Apollo shows). Each page costs 1 credit.
         :param per_page: 1..100.
         """
-        query = PagedQuery(
-            "POST",
-            "mixed_companies/search",
-            records_keys=("organizations", "accounts"),
-            what="organizations",
-            filters=prepare_filters("organization search", filters),
-            per_page=validate_per_page(per_page),
-            max_records=validate_max_records(max_records),
-            max_pages=SEARCH_PAGE_CAP,
-            split_hint=_ORGANIZATION_SPLIT_HINT,
-            credits_per_page=CREDITS_PER_ORGANIZATION_SEARCH_PAGE,
-        )
-        yield from self._iter_pages(query)
+        return self._prospect_walk(ORGANIZATION_SEARCH, filters, max_records, per_page)
 
     def enrich_organization(self, domain: str) -> dict[str, Any] | None:
         """``GET /organizations/enrich?domain=``; ``None`` when Apollo answers ``{}``.
@@ -129,7 +103,8 @@ class OrganizationsAPI(BulkEnrichment):
             credits_of=lambda found: float(sum(o is not None for o in found)),
         )
         found = dict(zip(unique, placed, strict=True))
-        return [dict(found[d]) if found[d] is not None else None for d in normalized]  # type: ignore[arg-type]
+        # A repeated domain gets its own copy, so changing one result cannot change another.
+        return [None if (organization := found[d]) is None else dict(organization) for d in normalized]
 
     def iter_job_postings(
         self, organization_id: str, *, per_page: int = 100, max_records: int | None = None

@@ -12,24 +12,21 @@ from airflow_provider_apollo.batching import (
     validate_person_details,
 )
 from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
-from airflow_provider_apollo.filters import prepare_filters
 from airflow_provider_apollo.hooks.answers import answer_object
-from airflow_provider_apollo.hooks.arguments import require_page
 from airflow_provider_apollo.hooks.resources.enrichment_batches import BulkEnrichment, reported_credits
-from airflow_provider_apollo.pagination import (
-    SEARCH_PAGE_CAP,
-    PagedQuery,
-    validate_max_records,
-    validate_per_page,
+from airflow_provider_apollo.hooks.resources.prospect_search import (
+    LEGACY_PEOPLE_SEARCH,
+    PEOPLE_SEARCH,
+    ProspectSearch,
+    ProspectSearches,
 )
 
-_PEOPLE_SPLIT_HINT = "by person_locations, person_seniorities or organization_num_employees_ranges"
 #: What a returned mobile number costs on top of the match (Apollo's credit rules).
 MOBILE_PHONE_CREDITS = 8
 
 
-def _search_path(legacy: bool) -> str:
-    return "mixed_people/search" if legacy else "mixed_people/api_search"
+def _people_search(legacy: bool) -> ProspectSearch:
+    return LEGACY_PEOPLE_SEARCH if legacy else PEOPLE_SEARCH
 
 
 def person_credits(person: Mapping[str, Any]) -> float:
@@ -63,7 +60,7 @@ def reveal_options(
     return options
 
 
-class PeopleAPI(BulkEnrichment):
+class PeopleAPI(BulkEnrichment, ProspectSearches):
     """People search and enrichment."""
 
     def search_people(
@@ -77,11 +74,7 @@ class PeopleAPI(BulkEnrichment):
         :param per_page: 1..100.
         :param legacy: use the legacy route (answers 422 for API callers nowadays).
         """
-        body = prepare_filters("people search", filters)
-        path = _search_path(legacy)
-        page, per_page = require_page(page), validate_per_page(per_page)
-        answer = self.request("POST", path, json={**body, "page": page, "per_page": per_page})
-        return answer_object(answer, f"POST {path}")
+        return self._prospect_page(_people_search(legacy), filters, page, per_page)
 
     def iter_people(
         self,
@@ -93,23 +86,15 @@ class PeopleAPI(BulkEnrichment):
     ) -> Iterator[dict[str, Any]]:
         """Every matching person, page after page, up to ``max_records`` and the 50,000 cap.
 
+        People API search answers no email, phone number or full last name: enrich the
+        people (by their ``id``) to get those.
+
         :param filters: people search filters.
         :param max_records: stop after this many people (``None``: all Apollo shows).
         :param per_page: 1..100 (100 reaches the 50,000 cap in 500 pages).
         :param legacy: use ``/mixed_people/search``.
         """
-        query = PagedQuery(
-            "POST",
-            _search_path(legacy),
-            records_keys=("contacts", "people") if legacy else ("people",),
-            what="people",
-            filters=prepare_filters("people search", filters),
-            per_page=validate_per_page(per_page),
-            max_records=validate_max_records(max_records),
-            max_pages=SEARCH_PAGE_CAP,
-            split_hint=_PEOPLE_SPLIT_HINT,
-        )
-        yield from self._iter_pages(query)
+        return self._prospect_walk(_people_search(legacy), filters, max_records, per_page)
 
     def enrich_person(
         self,
