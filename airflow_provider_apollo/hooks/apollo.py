@@ -24,9 +24,7 @@ from airflow_provider_apollo.batching import (
     chunked,
     is_matched_person,
     mobile_phone_returned,
-    normalize_domain,
     normalize_linkedin,
-    person_identity_keys,
     realign_organizations,
     realign_people,
     validate_domains,
@@ -39,6 +37,7 @@ from airflow_provider_apollo.exceptions import (
     ApolloConfigurationError,
     ApolloError,
     ApolloNotFoundError,
+    ApolloPermissionError,
     ApolloRateLimitError,
     ApolloResponseError,
     ApolloTransientError,
@@ -57,21 +56,16 @@ from airflow_provider_apollo.pagination import (
     validate_per_page,
 )
 from airflow_provider_apollo.quota import QuotaStatus, QuotaTracker
+from airflow_provider_apollo.record_matching import ACCOUNTS, CONTACTS, IdentityScheme, order_like_inputs
 from airflow_provider_apollo.retry import RetryPolicy, call_with_retries
+from airflow_provider_apollo.task_filters import TaskSelection
+from airflow_provider_apollo.task_owner import TaskOwner, cannot_list_users, choose_task_owner
+from airflow_provider_apollo.task_types import TASK_PRIORITIES, TASK_TYPES
+from airflow_provider_apollo.webhooks import public_https_url
 
 CRM_BULK_CHUNK = 100  # contacts/accounts bulk_create and bulk_update take at most 100
 JOB_POSTINGS_MAX_PER_PAGE = 10_000
 SEQUENCE_REMOVAL_MODES = ("remove", "mark_as_finished", "stop")
-TASK_PRIORITIES = ("high", "medium", "low")
-TASK_TYPES = (
-    "call",
-    "outreach_manual_email",
-    "action_item",
-    "linkedin_step_connect",
-    "linkedin_step_message",
-    "linkedin_step_view_profile",
-    "linkedin_step_interact_post",
-)
 _PEOPLE_SPLIT_HINT = "by person_locations, person_seniorities or organization_num_employees_ranges"
 _ORGANIZATION_SPLIT_HINT = "by organization_locations or organization_num_employees_ranges (size ranges)"
 
@@ -666,7 +660,7 @@ class ApolloHook(BaseHook):
             "reveal_phone_number": bool(reveal_phone_number),
         }
         if webhook_url:
-            options["webhook_url"] = webhook_url
+            options["webhook_url"] = public_https_url("webhook_url", webhook_url)
         return options
 
     @staticmethod
@@ -901,7 +895,7 @@ class ApolloHook(BaseHook):
         records: list[dict[str, Any]],
         *,
         run_dedupe: bool,
-        keys_of: Callable[[Mapping[str, Any]], set[str]],
+        keys_of: IdentityScheme,
     ) -> list[dict[str, Any]]:
         path = f"{kind}/bulk_create"
         results: list[dict[str, Any]] = []
@@ -918,7 +912,16 @@ class ApolloHook(BaseHook):
                 f"POST {path}",
             )
             answered = self._created_records(answer, kind, f"batch {number}/{batches} of POST {path}")
-            ordered = _order_like_inputs(chunk, answered, keys_of)
+            ordered, unplaced = order_like_inputs(chunk, answered, keys_of)
+            if unplaced:
+                self.log.warning(
+                    "%s: batch %d/%d — %d record(s) could not be matched to what was sent with "
+                    "certainty (Apollo may have dropped an invalid email); they are listed last.",
+                    path,
+                    number,
+                    batches,
+                    unplaced,
+                )
             self.log.info(
                 "%s: batch %d/%d — %d created, %d already existed — %s",
                 path,
@@ -953,14 +956,15 @@ class ApolloHook(BaseHook):
     ) -> list[dict[str, Any]]:
         """``POST /contacts/bulk_create`` in chunks of 100; created and existing records, input order.
 
-        Records are ordered like the inputs they answer (matched by email, LinkedIn URL or
-        name + company); records Apollo returned that match no input come last.
+        Records are ordered like the inputs they answer, matched by identity (person id,
+        email, LinkedIn URL, name + company; see ``record_matching.py``), never by position;
+        records no input claims with certainty come last, with a warning.
 
         :param contacts: contact fields, one mapping per contact.
         :param run_dedupe: return existing contacts instead of creating duplicates.
         """
         records = _require_records(contacts, "contacts")
-        return self._bulk_create("contacts", records, run_dedupe=run_dedupe, keys_of=person_identity_keys)
+        return self._bulk_create("contacts", records, run_dedupe=run_dedupe, keys_of=CONTACTS)
 
     def get_contact(self, contact_id: str) -> dict[str, Any]:
         """``GET /contacts/{id}``.
@@ -1180,7 +1184,7 @@ class ApolloHook(BaseHook):
         :param run_dedupe: return existing accounts instead of creating duplicates.
         """
         records = _require_records(accounts, "accounts")
-        return self._bulk_create("accounts", records, run_dedupe=run_dedupe, keys_of=_account_keys)
+        return self._bulk_create("accounts", records, run_dedupe=run_dedupe, keys_of=ACCOUNTS)
 
     def get_account(self, account_id: str) -> dict[str, Any]:
         """``GET /accounts/{id}``.
@@ -1350,8 +1354,10 @@ class ApolloHook(BaseHook):
         """``POST /tasks`` (never deduplicated by Apollo: not blindly retried).
 
         :param task: task fields (``contact_id``, ``type``, ``priority``, ``due_at``, ``note``...).
+            Without ``user_id`` the key's owner is used (see :meth:`task_owner_id`).
         """
         (record,) = _require_records([task], "task")
+        record["user_id"] = self.task_owner_id(record.get("user_id"))
         answer = self.request("POST", "tasks", json=record, creates=True, idempotent=False)
         if isinstance(answer, dict) and isinstance(answer.get("task"), dict):
             return dict(answer["task"])
@@ -1380,7 +1386,8 @@ class ApolloHook(BaseHook):
         :param type: ``call``, ``outreach_manual_email``, ``action_item`` or a ``linkedin_step_*`` type.
         :param priority: ``high``, ``medium`` or ``low``.
         :param due_at: ISO 8601 date-time.
-        :param user_id: the Apollo user the tasks are assigned to.
+        :param user_id: the Apollo user the tasks are assigned to (required by Apollo; when
+            ``None`` the key's owner, see :meth:`task_owner_id`).
         :param note: text attached to each task.
         :param status: initial status (``scheduled``).
         """
@@ -1399,36 +1406,82 @@ class ApolloHook(BaseHook):
             "due_at": due_at,
             "status": status,
         }
-        if user_id:
-            body["user_id"] = user_id
+        body["user_id"] = self.task_owner_id(user_id)
         if note is not None:
             body["note"] = note
         return self.request("POST", "tasks/bulk_create", json=body, creates=True, idempotent=False)
 
+    def task_owner_id(self, user_id: str | None = None) -> str:
+        """The ``user_id`` to send with new tasks: ``user_id`` when given, else the key's owner.
+
+        Apollo requires ``user_id`` to create tasks. The owner is looked up once per hook
+        with ``users/search`` and used only when the team has a single active user; else
+        this fails, listing the users, before any task is created.
+
+        :param user_id: the caller's choice, if any.
+        """
+        if user_id is not None:
+            return _require_id(user_id, "user_id")
+        owner = self._task_owner
+        self.log.info("Tasks are assigned to user %s: %s.", owner.user_id, owner.reason)
+        return owner.user_id
+
+    @cached_property
+    def _task_owner(self) -> TaskOwner:
+        try:
+            users = self.list_users()
+        except ApolloPermissionError as error:
+            raise cannot_list_users(f"users/search answered {type(error).__name__}") from None
+        return choose_task_owner(users)
+
     def search_tasks(
         self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = 100
     ) -> dict[str, Any]:
-        """One page of ``POST /tasks/search``.
+        """One page of ``POST /tasks/search``, its ``tasks`` narrowed to the filters.
+
+        Apollo documents no task filter and ignores unknown keys, so only the documented
+        keys are sent and the page's tasks are checked here (``task_filters.py``); the
+        ``pagination`` still describes the unfiltered pages.
 
         :param filters: task search filters (``contact_ids``, ``task_types``, ``statuses``...).
         :param page: 1-based page number.
         :param per_page: 1..100.
         """
-        body = prepare_filters("task search", filters)
+        selection = TaskSelection.from_filters(prepare_filters("task search", filters))
         page, per_page = _require_page(page), validate_per_page(per_page)
-        answer = self.request("POST", "tasks/search", json={**body, "page": page, "per_page": per_page})
-        return self._object(answer, "POST tasks/search")
+        answer = self._object(
+            self.request("POST", "tasks/search", json={**selection.sent, "page": page, "per_page": per_page}),
+            "POST tasks/search",
+        )
+        read = page_records(answer, ["tasks"], where="POST tasks/search", endpoint="tasks/search")
+        return {**answer, "tasks": list(selection.select(read, on_done=self._log_task_selection(selection)))}
 
     def iter_tasks(
         self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = 100
     ) -> Iterator[dict[str, Any]]:
-        """Every matching task.
+        """Every task matching ``filters``, checked on each record (see :meth:`search_tasks`).
 
         :param filters: task search filters.
-        :param max_records: stop after this many tasks.
+        :param max_records: stop after this many matching tasks.
         :param per_page: 1..100.
         """
-        yield from self._iter_crm("tasks/search", "task search", "tasks", filters, max_records, per_page)
+        selection = TaskSelection.from_filters(prepare_filters("task search", filters))
+        max_records = validate_max_records(max_records)
+        pages = self._iter_crm("tasks/search", "task search", "tasks", selection.sent, None, per_page)
+        yield from selection.select(
+            pages, max_records=max_records, on_done=self._log_task_selection(selection)
+        )
+
+    def _log_task_selection(self, selection: TaskSelection) -> Callable[[int, int], None]:
+        def log(read: int, matched: int) -> None:
+            self.log.info(
+                "tasks/search: read %d task(s), %d matched the filters checked here (%s).",
+                read,
+                matched,
+                selection.describe(),
+            )
+
+        return log
 
     # ------------------------------------------------------------- opportunities
     def create_opportunity(self, opportunity: Mapping[str, Any]) -> dict[str, Any]:
@@ -1540,34 +1593,3 @@ def _keyword_for(person: Mapping[str, Any]) -> str | None:
     if isinstance(first, str) and isinstance(last, str) and first.strip() and last.strip():
         return f"{first.strip()} {last.strip()}"
     return None
-
-
-def _account_keys(record: Mapping[str, Any]) -> set[str]:
-    """Keys an account is recognised by: its domain and its name."""
-    keys = set()
-    domain = normalize_domain(
-        record.get("domain") or record.get("primary_domain") or record.get("website_url")
-    )
-    if domain:
-        keys.add(f"domain:{domain}")
-    name = record.get("name")
-    if isinstance(name, str) and name.strip():
-        keys.add(f"name:{' '.join(name.lower().split())}")
-    return keys
-
-
-def _order_like_inputs(
-    inputs: Sequence[Mapping[str, Any]],
-    answered: Sequence[dict[str, Any]],
-    keys_of: Callable[[Mapping[str, Any]], set[str]],
-) -> list[dict[str, Any]]:
-    """Records in the order of the inputs they answer; unplaced records last."""
-    remaining = list(answered)
-    ordered: list[dict[str, Any]] = []
-    for record in inputs:
-        keys = keys_of(record)
-        match = next((r for r in remaining if keys & keys_of(r)), None)
-        if match is not None:
-            remaining.remove(match)
-            ordered.append(match)
-    return ordered + remaining
