@@ -35,6 +35,7 @@ from airflow_provider_apollo.http_errors import error_for_response, scrub
 from airflow_provider_apollo.pagination import page_info, page_records, stop_reason
 from airflow_provider_apollo.quota import QuotaTracker
 from airflow_provider_apollo.retry import RetryPolicy, _wait, is_retryable
+from airflow_provider_apollo.task_filters import TaskSelection
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -316,12 +317,36 @@ class ApolloAsyncHook(BaseHook):
             credits_per_page=CREDITS_PER_JOB_POSTINGS_PAGE,
         )
 
-    def iter_tasks(self, filters: Mapping[str, Any], *, per_page: int = 100) -> AsyncIterator[dict[str, Any]]:
-        """``POST /tasks/search``, every page (0 credits).
+    async def iter_tasks(
+        self, filters: Mapping[str, Any], *, per_page: int = 100
+    ) -> AsyncIterator[dict[str, Any]]:
+        """``POST /tasks/search``, every page (0 credits), only the tasks matching ``filters``.
+
+        As the sync hook: only the keys Apollo documents are sent, the rest is checked on
+        each record (``task_filters.py``), so both paths send and return the same thing.
 
         :param filters: search filters, already validated by the sync hook on the worker.
         :param per_page: tasks per page (1..100).
         """
-        return self._iter_pages(
-            "POST", "tasks/search", records_key="tasks", per_page=per_page, body=filters, what="task search"
+        selection = TaskSelection.from_filters(filters)
+        if selection.selects_nothing:
+            return
+        read = matched = 0
+        async for task in self._iter_pages(
+            "POST",
+            "tasks/search",
+            records_key="tasks",
+            per_page=per_page,
+            body=selection.sent,
+            what="task search",
+        ):
+            read += 1
+            if selection.matches(task):
+                matched += 1
+                yield dict(task)
+        self.log.info(
+            "tasks/search: read %d task(s), %d matched the filters checked here (%s).",
+            read,
+            matched,
+            selection.describe(),
         )

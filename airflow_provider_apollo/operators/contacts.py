@@ -131,13 +131,15 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
             "invalid_email": statuses.count("invalid_email"),
             "unmatched": statuses.count("unmatched"),
         }
-        context["ti"].xcom_push(
-            key=INPUT_STATUSES_KEY,
-            value=[
-                {"index": index, "status": step.status, "contact_id": (step.record or {}).get("id")}
-                for index, step in enumerate(plan)
-            ],
-        )
+        ti = context.get("ti")
+        if ti is not None:  # None when execute() is called outside Airflow (scripts, tests)
+            ti.xcom_push(
+                key=INPUT_STATUSES_KEY,
+                value=[
+                    {"index": index, "status": step.status, "contact_id": (step.record or {}).get("id")}
+                    for index, step in enumerate(plan)
+                ],
+            )
         self._warn_about_unsaved(plan)
         self.log_summary(
             f"Saved {plural(len(records), 'contact')}: {counts['sent']} sent to Apollo (created or matched "

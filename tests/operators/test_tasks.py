@@ -101,7 +101,8 @@ def test_only_missing_tasks_are_created(hook, apollo, attach, context):
     apollo.add("c3", type="call", due_at="2026-03-05T09:00:00.000Z")  # another day: not the same task
     apollo.add("c1", type="action_item", due_at=DUE)  # another type
     done = apollo.add("c1", type="call", due_at=DUE)
-    done["status"], done["completed_at"] = "completed", "2026-03-01T10:00:00Z"  # done by a rep: still the task
+    # Completed by a rep: still the task this run asked for.
+    done["status"], done["completed_at"] = "completed", "2026-03-01T10:00:00Z"
 
     result = attach(_op()).execute(context)
 
