@@ -15,6 +15,7 @@ from typing import Any
 import pendulum
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.task_types import same_task_type
 
 #: Fields of a task kept in a sensor's result. Apollo's task records embed the whole contact
 #: and account (emails, phone numbers): XCom is stored unmasked in the metadata database,
@@ -237,7 +238,8 @@ class TaskCriteria:
             return False
         if self.contact_ids and task.get("contact_id") not in self.contact_ids:
             return False
-        return not (self.task_type and task.get("type") != self.task_type)
+        # Apollo answers some types with a prefix (``contact_call``): compare the canonical type.
+        return not (self.task_type and not same_task_type(task.get("type"), self.task_type))
 
     def evaluate(self, tasks: Iterable[Mapping[str, Any]]) -> TasksVerdict:
         """Decide from every task the search returned.

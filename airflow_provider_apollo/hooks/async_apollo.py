@@ -28,10 +28,10 @@ from airflow_provider_apollo.hooks.api_call import (
     request_headers,
 )
 from airflow_provider_apollo.hooks.client_base import ApolloClientBase
-from airflow_provider_apollo.hooks.resources.crm import TASKS
 from airflow_provider_apollo.hooks.resources.organizations import job_postings_query
 from airflow_provider_apollo.pagination import PagedQuery, PageWalk
 from airflow_provider_apollo.retry import a_call_with_retries
+from airflow_provider_apollo.task_filters import TaskSelection
 
 
 def _failure_of(exc: httpx.TransportError) -> NetworkFailure:
@@ -175,18 +175,32 @@ class ApolloAsyncHook(ApolloClientBase):
         """
         return self._iter_pages(job_postings_query(organization_id, per_page=per_page))
 
-    def iter_tasks(self, filters: Mapping[str, Any], *, per_page: int = 100) -> AsyncIterator[dict[str, Any]]:
-        """``POST /tasks/search``, every page (0 credits).
+    async def iter_tasks(
+        self, filters: Mapping[str, Any], *, per_page: int = 100
+    ) -> AsyncIterator[dict[str, Any]]:
+        """``POST /tasks/search``, every page (0 credits), only the tasks matching ``filters``.
+
+        As the sync hook: only the keys Apollo documents are sent, the rest is checked on
+        each record (``task_filters.py``), so both paths send and return the same thing.
 
         :param filters: search filters, already validated by the sync hook on the worker.
         :param per_page: tasks per page (1..100).
         """
+        selection = TaskSelection.from_filters(filters)
+        if selection.selects_nothing:
+            return
         query = PagedQuery(
             "POST",
             "tasks/search",
-            records_keys=(TASKS.plural,),
+            records_keys=("tasks",),
             what="tasks",
-            filters=filters,
+            filters=selection.sent,
             per_page=per_page,
         )
-        return self._iter_pages(query)
+        read = matched = 0
+        async for task in self._iter_pages(query):
+            read += 1
+            if selection.matches(task):
+                matched += 1
+                yield dict(task)
+        self.log.info("tasks/search: %s", selection.outcome(read, matched))

@@ -8,7 +8,20 @@ from typing import Any
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
 #: The ``people/match`` fields the enrich operator forwards from an input person.
-MATCH_KEYS = ("id", "email", "linkedin_url", "first_name", "last_name", "name", "organization_name", "domain")
+MATCH_KEYS = (
+    "id",
+    "email",
+    "hashed_email",
+    "linkedin_url",
+    "first_name",
+    "last_name",
+    "name",
+    "organization_name",
+    "domain",
+)
+#: Any one of these identifies a person on its own (``hashed_email``: an MD5 or SHA-256 hex
+#: digest of the email, which Apollo's People Enrichment accepts in place of the email).
+STRONG_KEYS = ("id", "email", "hashed_email", "linkedin_url")
 
 
 def match_details(argument: str, person: Mapping[str, Any]) -> dict[str, str]:
@@ -26,7 +39,7 @@ def match_details(argument: str, person: Mapping[str, Any]) -> dict[str, str]:
             details["domain"] = str(organization["primary_domain"]).strip()
     if not is_identifiable(details):
         raise ApolloConfigurationError(
-            f"{argument} cannot be matched by Apollo: give an id, email or linkedin_url, or "
+            f"{argument} cannot be matched by Apollo: give an id, email, hashed_email or linkedin_url, or "
             f"first_name + last_name (or name) + organization_name or domain. Its keys: "
             f"{sorted(str(key) for key in person)}."
         )
@@ -35,7 +48,7 @@ def match_details(argument: str, person: Mapping[str, Any]) -> dict[str, str]:
 
 def is_identifiable(details: Mapping[str, str]) -> bool:
     """True when Apollo has enough to find one person."""
-    if any(key in details for key in ("id", "email", "linkedin_url")):
+    if any(key in details for key in STRONG_KEYS):
         return True
     named = ("first_name" in details and "last_name" in details) or "name" in details
     return named and ("organization_name" in details or "domain" in details)
@@ -47,6 +60,8 @@ def identity(details: Mapping[str, str]) -> tuple[str, str]:
         return ("id", details["id"])
     if "email" in details:
         return ("email", details["email"].casefold())
+    if "hashed_email" in details:
+        return ("hashed_email", details["hashed_email"].casefold())
     if "linkedin_url" in details:
         url = details["linkedin_url"].casefold().split("://", 1)[-1].removeprefix("www.").rstrip("/")
         return ("linkedin_url", url)

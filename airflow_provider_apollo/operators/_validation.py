@@ -187,15 +187,6 @@ def exactly_one(first: tuple[str, Any], second: tuple[str, Any]) -> None:
         raise ApolloConfigurationError(f"Give exactly one of {first_name} or {second_name} ({state} given).")
 
 
-def http_url(argument: str, value: Any) -> str:
-    """An absolute http(s) URL."""
-    text = optional_string(argument, value)
-    parts = urlsplit(text or "")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ApolloConfigurationError(f"{argument} must be an absolute http(s) URL; got {value!r}.")
-    return str(text)
-
-
 def parse_datetime(argument: str, value: Any) -> pendulum.DateTime:
     """A timezone-aware instant from a datetime or an ISO 8601 string (naive means UTC)."""
     if isinstance(value, datetime.datetime):

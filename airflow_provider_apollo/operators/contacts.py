@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
+from airflow_provider_apollo.email_addresses import email_problem
+from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
 from airflow_provider_apollo.operators._output import checked_output_path, write_json_lines
@@ -20,6 +21,8 @@ from airflow_provider_apollo.operators._validation import (
     exactly_one,
     optional_string,
 )
+from airflow_provider_apollo.phone_numbers import contact_phone_fields
+from airflow_provider_apollo.record_matching import CONTACTS, contact_identity, match_records
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -28,17 +31,29 @@ if TYPE_CHECKING:
 STAGE_UPDATE_SIZE = 100
 #: Apollo's placeholder when a person's email was not revealed: not an address to store.
 _LOCKED_EMAIL_PREFIX = "email_not_unlocked@"
+#: The XCom key holding one ``{"index", "status", "contact_id"}`` per input.
+INPUT_STATUSES_KEY = "input_statuses"
+#: Every status an input can end with (see the class docstring).
+INPUT_STATUSES = ("saved", "existing_contact", "skipped", "invalid_email", "unmatched")
 
 
 class ApolloCreateContactsOperator(ApolloBaseOperator):
     """Create contacts in bulk (``contacts/bulk_create``), deduplicated so retries are safe.
 
     Takes the output of ApolloEnrichPeopleOperator as it is: ``matched`` people become
-    contacts (name, title, email, company, website, LinkedIn, address, phone), an
-    ``existing_contact`` is returned as it is with no request, ``not_found`` and
+    contacts (name, title, email, company, website, LinkedIn, address, phone numbers by
+    type), an ``existing_contact`` is returned as it is with no request, ``not_found`` and
     ``skipped_budget`` ones are left out and counted. Plain contact dicts (Apollo's contact
     fields) are accepted too. With ``run_dedupe`` (the default) Apollo returns the existing
     contact instead of creating a second one, so a retried task creates no duplicate.
+
+    Each input ends with one status, pushed to XCom key ``input_statuses`` as
+    ``{"index", "status", "contact_id"}``: ``saved`` (sent; created or matched by dedupe),
+    ``existing_contact``, ``skipped`` (not found or over budget), ``invalid_email`` (not
+    sent: Apollo would drop the email and create a contact no sequence can email and no
+    re-run can deduplicate) or ``unmatched`` (sent, but no record of Apollo's answer can be
+    tied to it with certainty; it is logged with what to check). Records are tied to inputs
+    by identity (Apollo person id, email, LinkedIn URL, name + company), never by position.
 
     :param contacts: enrichment results or contact dicts (``email``, ``first_name``,
         ``last_name``, ``organization_name``, ``title``, ...). A list of lists is flattened. (templated)
@@ -52,8 +67,8 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
     :param output_path: write the contact records as JSON Lines to this local path or
         object-storage URL and return ``{"path", "count", ...counts}`` instead. (templated)
     :param apollo_conn_id: Airflow connection of type ``apollo``.
-    :return: the contact records (created or already existing), in input order, skipped
-        inputs left out.
+    :return: the contact records (created or already existing), in input order; inputs
+        without a record (skipped, invalid_email, unmatched) are left out and counted.
     """
 
     template_fields: Sequence[str] = (
@@ -108,20 +123,51 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
             self._create(to_send, label_names, stage_id)
 
         records = [step.record for step in plan if step.record is not None]
+        statuses = [step.status for step in plan]
         counts = {
             "sent": len(to_send),
-            "existing_contact": sum(isinstance(step, _PassThrough) for step in plan),
-            "skipped": sum(isinstance(step, _Skip) for step in plan),
+            "existing_contact": statuses.count("existing_contact"),
+            "skipped": statuses.count("skipped"),
+            "invalid_email": statuses.count("invalid_email"),
+            "unmatched": statuses.count("unmatched"),
         }
+        ti = context.get("ti")
+        if ti is not None:  # None when execute() is called outside Airflow (scripts, tests)
+            ti.xcom_push(
+                key=INPUT_STATUSES_KEY,
+                value=[
+                    {"index": index, "status": step.status, "contact_id": (step.record or {}).get("id")}
+                    for index, step in enumerate(plan)
+                ],
+            )
+        self._warn_about_unsaved(plan)
         self.log_summary(
             f"Saved {plural(len(records), 'contact')}: {counts['sent']} sent to Apollo (created or matched "
             f"by dedupe), {counts['existing_contact']} already contacts, {counts['skipped']} inputs skipped "
-            "(not found or over budget)"
+            f"(not found or over budget), {counts['invalid_email']} refused for an invalid email, "
+            f"{counts['unmatched']} not matched to Apollo's answer"
         )
         if output_path is None:
             return records
         path, count = write_json_lines(output_path, iter(records))
         return {"path": path, "count": count, **counts}
+
+    def _warn_about_unsaved(self, plan: Sequence[_Step]) -> None:
+        """One log line per kind of input that got no contact, naming the inputs."""
+        for status, what in (
+            ("invalid_email", "have an email Apollo would ignore, so they were not sent (fix the email)"),
+            (
+                "unmatched",
+                "were sent but no record of Apollo's answer matches them with certainty: check in Apollo "
+                "whether a contact was created for them (e.g. without its email) before running again",
+            ),
+        ):
+            names = [step.argument for step in plan if step.status == status]
+            if names:
+                shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+                reasons = [step.reason for step in plan if step.status == status and step.reason]
+                detail = f" ({'; '.join(reasons[:5])})" if reasons else ""
+                self.log.warning("%s %s%s.", shown, what, detail)
 
     def _create(
         self, steps: Sequence[_NewContact], label_names: list[str] | None, stage_id: str | None
@@ -129,6 +175,7 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
         """Send the new contacts once each (same email: one contact) and attach the records."""
         by_email: dict[str, int] = {}
         unique_fields: list[dict[str, Any]] = []
+        identities: list[dict[str, str]] = []
         positions: list[int] = []
         for step in steps:
             fields = dict(step.fields)
@@ -144,41 +191,69 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
                 by_email[email] = len(unique_fields)
             positions.append(len(unique_fields))
             unique_fields.append(fields)
+            identities.append(contact_identity(fields, person_id=step.person_id))
 
-        created = self.hook.bulk_create_contacts(unique_fields, run_dedupe=self.run_dedupe)
-        if len(created) < len(unique_fields):
-            raise ApolloResponseError(
-                f"Apollo answered {len(created)} contact records for {len(unique_fields)} contacts sent to "
-                "contacts/bulk_create, so they cannot be matched to the inputs. Retry the task: with "
-                "run_dedupe it returns the existing contacts instead of creating them again.",
-                endpoint="contacts/bulk_create",
-            )
+        answered = self.hook.bulk_create_contacts(unique_fields, run_dedupe=self.run_dedupe)
+        # By identity, never by position: Apollo drops invalid emails and answers created and
+        # existing contacts in two lists, so the n-th record need not answer the n-th input.
+        mine, unclaimed = match_records(identities, answered, CONTACTS)
         for step, position in zip(steps, positions, strict=True):
-            step.record = created[position]
+            record = mine[position]
+            if record is None:
+                step.status = "unmatched"
+            else:
+                step.record = record
+        if unclaimed:
+            self.log.warning(
+                "contacts/bulk_create answered %s that match none of the inputs with certainty (ids: %s).",
+                plural(len(unclaimed), "record"),
+                ", ".join(str(record.get("id")) for record in unclaimed[:20]),
+            )
 
 
-class _NewContact:
+class _Step:
+    """One input of ApolloCreateContactsOperator: what happens to it and how it ended."""
+
+    def __init__(self, argument: str, status: str, record: dict[str, Any] | None = None) -> None:
+        self.argument = argument
+        self.status = status
+        self.record = record
+        self.reason = ""
+
+
+class _NewContact(_Step):
     """An input to send to Apollo; ``record`` is filled with Apollo's answer."""
 
-    def __init__(self, fields: dict[str, Any]) -> None:
+    def __init__(self, argument: str, fields: dict[str, Any], person_id: str | None = None) -> None:
+        super().__init__(argument, "saved")
         self.fields = fields
-        self.record: dict[str, Any] | None = None
+        self.person_id = person_id
 
 
-class _PassThrough:
+class _PassThrough(_Step):
     """An input that already is a contact record."""
 
-    def __init__(self, record: dict[str, Any]) -> None:
-        self.record: dict[str, Any] | None = record
+    def __init__(self, argument: str, record: dict[str, Any]) -> None:
+        super().__init__(argument, "existing_contact", record)
 
 
-class _Skip:
-    """An enrichment result with no person (not found, or left out for the budget)."""
-
-    record: dict[str, Any] | None = None
+class _Skip(_Step):
+    """An input that is not sent: no person (not found, over budget) or an invalid email."""
 
 
-def _plan(argument: str, item: Mapping[str, Any]) -> _NewContact | _PassThrough | _Skip:
+def _new_contact(argument: str, fields: dict[str, Any], person_id: str | None = None) -> _Step:
+    """A contact to send, or an ``invalid_email`` skip when Apollo would drop its email."""
+    email = fields.get("email")
+    if email is not None and email != "":
+        problem = email_problem(email)
+        if problem is not None:
+            skip = _Skip(argument, "invalid_email")
+            skip.reason = f"{argument}.email: {problem}"
+            return skip
+    return _NewContact(argument, fields, person_id)
+
+
+def _plan(argument: str, item: Mapping[str, Any]) -> _Step:
     """What to do with one input of ApolloCreateContactsOperator."""
     if not item.keys() >= ENRICHMENT_RESULT_KEYS:
         if not any(item.get(key) for key in ("email", "first_name", "last_name", "name")):
@@ -186,10 +261,10 @@ def _plan(argument: str, item: Mapping[str, Any]) -> _NewContact | _PassThrough 
                 f"{argument} needs an email or a name (first_name/last_name) to become a contact; "
                 f"its keys: {sorted(str(key) for key in item)}."
             )
-        return _NewContact(dict(item))
+        return _new_contact(argument, dict(item))
     status, person = item["status"], item["person"]
     if status in ("not_found", "skipped_budget"):
-        return _Skip()
+        return _Skip(argument, "skipped")
     if status not in ("matched", "existing_contact"):
         raise ApolloConfigurationError(
             f"{argument} has status {status!r}; enrichment results are matched, not_found, "
@@ -198,8 +273,9 @@ def _plan(argument: str, item: Mapping[str, Any]) -> _NewContact | _PassThrough 
     if not isinstance(person, Mapping):
         raise ApolloConfigurationError(f"{argument} is {status} but its 'person' is {describe(person)}.")
     if status == "existing_contact":
-        return _PassThrough(dict(person))
-    return _NewContact(contact_fields(person))
+        return _PassThrough(argument, dict(person))
+    person_id = person.get("id")
+    return _new_contact(argument, contact_fields(person), person_id if isinstance(person_id, str) else None)
 
 
 def contact_fields(person: Mapping[str, Any]) -> dict[str, Any]:
@@ -224,17 +300,10 @@ def contact_fields(person: Mapping[str, Any]) -> dict[str, Any]:
         "website_url": website,
         "linkedin_url": person.get("linkedin_url"),
         "present_raw_address": address,
-        "direct_phone": _phone(person),
+        # By type: a switchboard is never a direct dial, a revealed mobile is never dropped.
+        **contact_phone_fields(person),
     }
     return {key: value for key, value in fields.items() if value}
-
-
-def _phone(person: Mapping[str, Any]) -> str | None:
-    for number in person.get("phone_numbers") or ():
-        if isinstance(number, Mapping) and (number.get("sanitized_number") or number.get("raw_number")):
-            return str(number.get("sanitized_number") or number.get("raw_number"))
-    sanitized = person.get("sanitized_phone")
-    return str(sanitized) if sanitized else None
 
 
 class ApolloUpdateContactStageOperator(ApolloBaseOperator):

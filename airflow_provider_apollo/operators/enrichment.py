@@ -19,11 +19,11 @@ from airflow_provider_apollo.operators._validation import (
     as_list,
     as_mapping_list,
     choice,
-    http_url,
     normalise_domain,
     optional_int,
     unique,
 )
+from airflow_provider_apollo.webhooks import public_https_url
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -55,13 +55,16 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
     ``max_credits`` stops before a batch whose worst case could exceed the budget.
 
     :param people: the people to enrich: people from ApolloSearchPeopleOperator (matched by
-        their Apollo ``id``) or dicts with ``email``, ``linkedin_url`` or ``first_name`` +
+        their Apollo ``id``) or dicts with ``email``, ``hashed_email`` (MD5 or SHA-256 of the
+        email), ``linkedin_url`` or ``first_name`` +
         ``last_name`` + ``organization_name``/``domain``. A list of lists (a mapped upstream
         task's output) is flattened. (templated)
     :param reveal_personal_emails: ask for personal emails too (never for GDPR regions).
     :param reveal_phone_number: ask for mobile numbers (+8 credits per number; Apollo delivers
         them later to ``webhook_url``, which is then required).
-    :param webhook_url: where Apollo posts revealed phone numbers. (templated)
+    :param webhook_url: where Apollo posts revealed phone numbers: a public ``https`` URL
+        (``http://``, localhost and private addresses are refused before any request, since
+        the credits would be spent for numbers that never arrive). (templated)
     :param skip_existing_contacts: return people who are already contacts from their contact
         record instead of paying to enrich them again.
     :param max_credits: the most credits this task may spend; ``None`` for no limit. (templated)
@@ -106,7 +109,7 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
         max_credits = optional_int("max_credits", self.max_credits, minimum=0)
         choice("on_budget_exhausted", self.on_budget_exhausted, ("fail", "skip"))
         output_path = checked_output_path(self.output_path)
-        webhook_url = None if self.webhook_url is None else http_url("webhook_url", self.webhook_url)
+        webhook_url = None if self.webhook_url is None else public_https_url("webhook_url", self.webhook_url)
         if self.reveal_phone_number and webhook_url is None:
             raise ApolloConfigurationError(
                 "reveal_phone_number=True needs webhook_url: Apollo delivers phone numbers later, "

@@ -19,16 +19,14 @@ from airflow_provider_apollo.operators._validation import (
     optional_string,
     parse_datetime,
 )
+from airflow_provider_apollo.task_filters import TaskSelection
+from airflow_provider_apollo.task_types import TASK_PRIORITIES, TASK_TYPES
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-TASK_TYPES = ("call", "outreach_manual_email", "action_item")
-PRIORITIES = ("high", "medium", "low")
-#: Contact ids per ``tasks/bulk_create`` call and per look-up.
+#: Contact ids per ``tasks/bulk_create`` call.
 TASK_BATCH_SIZE = 100
-#: A task in one of these states no longer stands for the work to do.
-CLOSED_STATUSES = frozenset({"completed", "skipped", "archived"})
 #: Apollo may store ``due_at`` rounded; closer than this is "the same due date".
 DUE_AT_TOLERANCE_SECONDS = 1.0
 
@@ -36,19 +34,26 @@ DUE_AT_TOLERANCE_SECONDS = 1.0
 class ApolloCreateTasksOperator(ApolloBaseOperator):
     """Create one task per contact (``tasks/bulk_create``), never twice.
 
-    Apollo never deduplicates tasks, so this operator looks before it creates: contacts
-    that already have an open task of this type, due at the same time (and with the same
-    user and note when given), are not given another one. When a create fails in a way
-    that leaves it unknown whether Apollo acted (a dropped connection, a 5xx), it looks
-    again and creates only what is still missing, up to ``max_create_attempts`` times.
-    A retried or re-run task therefore creates no duplicate.
+    Apollo never deduplicates tasks, so this operator looks before it creates. A task's
+    identity is its contact, its type and its due date (equal within
+    ``DUE_AT_TOLERANCE_SECONDS``): a contact that already has such a task gets no other,
+    **whatever the task's status, owner or note**. A task a rep completed, skipped or
+    reassigned is still the task this run asked for, so re-running the same DAG run
+    creates nothing. (A new due date is a new task.) When a create fails in a way that
+    leaves it unknown whether Apollo acted (a dropped connection, a 5xx), it looks again
+    and creates only what is still missing, up to ``max_create_attempts`` times. A retried
+    or re-run task therefore creates no duplicate.
 
     :param contact_ids: contact ids or contact records (their ``id``). (templated)
     :param due_at: when the task is due: a datetime or an ISO 8601 string (naive means UTC),
         e.g. ``"{{ data_interval_end }}"``. (templated)
-    :param type: ``"call"``, ``"outreach_manual_email"`` or ``"action_item"``. (templated)
+    :param type: one of Apollo's task types: ``"call"``, ``"outreach_manual_email"``,
+        ``"action_item"``, ``"linkedin_step_connect"``, ``"linkedin_step_message"``,
+        ``"linkedin_step_view_profile"`` or ``"linkedin_step_interact_post"``. (templated)
     :param priority: ``"high"``, ``"medium"`` or ``"low"``. (templated)
-    :param user_id: the Apollo user the tasks are assigned to (default: the key's owner). (templated)
+    :param user_id: the Apollo user the tasks are assigned to; Apollo requires one. When not
+        given, the team's only active user (``users/search``) is used and logged; a team with
+        several users fails before any create, listing them. (templated)
     :param note: a note on each task. (templated)
     :param status: the status of new tasks. (templated)
     :param max_create_attempts: create attempts after uncertain failures before giving up.
@@ -94,12 +99,12 @@ class ApolloCreateTasksOperator(ApolloBaseOperator):
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
         due_at = parse_datetime("due_at", self.due_at)
         choice("type", self.type, TASK_TYPES)
-        choice("priority", self.priority, PRIORITIES)
+        choice("priority", self.priority, TASK_PRIORITIES)
         user_id = optional_string("user_id", self.user_id)
         note = optional_string("note", self.note)
         status = optional_string("status", self.status) or "scheduled"
         max_attempts = optional_int("max_create_attempts", self.max_create_attempts, minimum=1) or 1
-        spec = _TaskSpec(self.type, due_at, user_id, note)
+        spec = _TaskSpec(self.type, due_at)
 
         tasks: dict[str, dict[str, Any]] = {}
         confirmed: set[str] = set()  # creates Apollo acknowledged: never sent again
@@ -153,29 +158,36 @@ class ApolloCreateTasksOperator(ApolloBaseOperator):
         return result
 
     def _look_up(self, contact_ids: Sequence[str], spec: _TaskSpec) -> dict[str, dict[str, Any]]:
-        """The open task matching ``spec`` of each contact that has one."""
-        found: dict[str, dict[str, Any]] = {}
-        for batch in chunks(contact_ids, TASK_BATCH_SIZE):
-            records = self.hook.iter_tasks({"contact_ids": list(batch), "task_types": [spec.type]})
-            found.update(_tasks_by_contact(records, batch, spec))
-        return found
+        """The task matching ``spec`` of each contact that has one, in any status.
+
+        One walk for all the contacts: Apollo's task search applies no contact filter
+        (the hook checks each record), so a walk per batch would read the same pages again.
+        """
+        if not contact_ids:
+            return {}
+        records = self.hook.iter_tasks(spec.filters(contact_ids))
+        return _tasks_by_contact(records, contact_ids, spec)
 
 
 class _TaskSpec:
-    """What makes an existing task "the same task" as the one to create."""
+    """What makes an existing task "the same task" as the one to create.
 
-    def __init__(self, type: str, due_at: pendulum.DateTime, user_id: str | None, note: str | None) -> None:
+    Contact, type and due date, nothing else: status, owner and note change as reps work.
+    """
+
+    def __init__(self, type: str, due_at: pendulum.DateTime) -> None:
         self.type = type
         self.due_at = due_at
-        self.user_id = user_id
-        self.note = note
+
+    def filters(self, contact_ids: Sequence[str]) -> dict[str, Any]:
+        """The task search filters of these contacts' tasks of this type."""
+        return {"contact_ids": list(contact_ids), "task_types": [self.type]}
 
     def matches(self, task: Mapping[str, Any]) -> bool:
-        if _open(task) and _same_type(task.get("type"), self.type) and self._same_due_at(task.get("due_at")):
-            user_ok = self.user_id is None or task.get("user_id") == self.user_id
-            note_ok = self.note is None or (task.get("note") or "").strip() == self.note
-            return user_ok and note_ok
-        return False
+        # The same check the hook applies (task_filters.py), so a hand-made iterable of
+        # tasks is judged exactly as a search answer is.
+        selection = TaskSelection.from_filters({"task_types": [self.type]})
+        return selection.matches(task) and self._same_due_at(task.get("due_at"))
 
     def _same_due_at(self, value: Any) -> bool:
         if not isinstance(value, str):
@@ -208,19 +220,6 @@ def _task_records(answer: Any) -> list[Mapping[str, Any]]:
     if isinstance(answer, list):
         return [record for record in answer if isinstance(record, Mapping)]
     return []
-
-
-def _open(task: Mapping[str, Any]) -> bool:
-    return (
-        str(task.get("status") or "").casefold() not in CLOSED_STATUSES
-        and not task.get("completed_at")
-        and not task.get("skipped_at")
-    )
-
-
-def _same_type(value: Any, wanted: str) -> bool:
-    # Apollo's task search facets spell types "contact_call", "contact_action_item".
-    return isinstance(value, str) and value.removeprefix("contact_") == wanted
 
 
 def _unconfirmed(task_type: str, contacts: int, attempts: int) -> ApolloAmbiguousWriteError:

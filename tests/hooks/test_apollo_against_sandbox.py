@@ -37,7 +37,8 @@ CONN_ENV = "AIRFLOW_CONN_APOLLO_DEFAULT"
 API = "/api/v1"
 DUE_AT = "2026-03-02T09:00:00Z"
 # The sandbox never calls it (it makes no outgoing requests); a loopback address all the same.
-WEBHOOK_URL = "http://127.0.0.1:9/apollo-phones"
+# Apollo delivers only to public HTTPS webhooks (the hook refuses others); the sandbox posts nothing.
+WEBHOOK_URL = "https://hooks.example.com/apollo-phones"
 
 # Public members that send nothing: the connection form's UI helpers (tests/test_connection.py).
 NOT_SENDING_REQUESTS = {
@@ -668,6 +669,9 @@ def test_tasks_are_created_searched_and_never_deduplicated(sb: ApolloSandbox, ho
     )
     assert [t["contact_id"] for t in bulk["tasks"]] == ids
     assert {t["note"] for t in bulk["tasks"]} == {"Follow up"}
+    # No user_id given: the team's only user owns them, and Apollo was told so.
+    assert hook.task_owner_id() == sb.state.world.user["id"]
+    assert {t["user_id"] for t in [call, *bulk["tasks"]]} == {sb.state.world.user["id"]}
     assert sb.stats()["tasks"] == {"total": 4, "duplicates": 0}
 
     # Apollo never deduplicates tasks, and the hook does not pretend it does.

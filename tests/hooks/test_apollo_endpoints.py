@@ -328,18 +328,26 @@ CASES = [
     Case(
         "create_task",
         lambda h: h.create_task(
-            {"contact_id": "c1", "type": "call", "priority": "low", "due_at": "2026-01-01"}
+            {"contact_id": "c1", "type": "call", "priority": "low", "due_at": "2026-01-01", "user_id": "u1"}
         ),
         "POST",
         "tasks",
         {"task": {"id": "t1"}},
-        body={"contact_id": "c1", "type": "call", "priority": "low", "due_at": "2026-01-01"},
+        # Apollo requires status: the hook fills in "scheduled" when the task has none.
+        body={
+            "contact_id": "c1",
+            "type": "call",
+            "priority": "low",
+            "due_at": "2026-01-01",
+            "user_id": "u1",
+            "status": "scheduled",
+        },
         returns={"id": "t1"},
     ),
     Case(
         "bulk_create_tasks",
         lambda h: h.bulk_create_tasks(
-            ["c1", "c2"], type="call", priority="high", due_at="2026-01-01T09:00:00Z", note="hi"
+            ["c1", "c2"], type="call", priority="high", due_at="2026-01-01T09:00:00Z", note="hi", user_id="u1"
         ),
         "POST",
         "tasks/bulk_create",
@@ -350,6 +358,7 @@ CASES = [
             "priority": "high",
             "due_at": "2026-01-01T09:00:00Z",
             "status": "scheduled",
+            "user_id": "u1",
             "note": "hi",
         },
         returns=True,
@@ -359,18 +368,19 @@ CASES = [
         lambda h: h.search_tasks({"contact_ids": ["c1"], "task_types": ["call"]}),
         "POST",
         "tasks/search",
-        {"tasks": [], **ONE_PAGE},
-        body={"contact_ids": ["c1"], "task_types": ["call"], "page": 1, "per_page": 100},
-        returns={"tasks": [], **ONE_PAGE},
+        {"tasks": [{"id": "t1", "contact_id": "c1", "type": "contact_call"}, {"id": "t2"}], **ONE_PAGE},
+        # Apollo documents no task filter: they are checked on the answer, not sent.
+        body={"page": 1, "per_page": 100},
+        returns={"tasks": [{"id": "t1", "contact_id": "c1", "type": "contact_call"}], **ONE_PAGE},
     ),
     Case(
         "iter_tasks",
         lambda h: list(h.iter_tasks({"statuses": ["scheduled"]})),
         "POST",
         "tasks/search",
-        {"tasks": [{"id": "t1"}], **ONE_PAGE},
-        body={"statuses": ["scheduled"], "page": 1, "per_page": 100},
-        returns=[{"id": "t1"}],
+        {"tasks": [{"id": "t1", "status": "scheduled"}, {"id": "t2", "status": "completed"}], **ONE_PAGE},
+        body={"page": 1, "per_page": 100},
+        returns=[{"id": "t1", "status": "scheduled"}],
     ),
     Case(
         "create_opportunity",

@@ -276,7 +276,13 @@ def test_redirects_are_not_followed(hook: ApolloHook, api: requests_mock.Mocker)
 
 
 # ----------------------------------------------------------------------- ambiguous writes
-TASK = {"contact_id": "c1", "type": "call", "priority": "high", "due_at": "2026-01-01T09:00:00Z"}
+TASK = {
+    "contact_id": "c1",
+    "type": "call",
+    "priority": "high",
+    "due_at": "2026-01-01T09:00:00Z",
+    "user_id": "u1",
+}
 
 
 @pytest.mark.parametrize(
@@ -320,7 +326,9 @@ def test_task_create_is_retried_when_apollo_cannot_have_acted(
 def test_bulk_tasks_unreadable_answer_is_ambiguous(hook: ApolloHook, api: requests_mock.Mocker) -> None:
     api.post(f"{BASE}/tasks/bulk_create", text="<html>oops</html>")
     with pytest.raises(ApolloUnreadableWriteError):
-        hook.bulk_create_tasks(["c1"], type="call", priority="high", due_at="2026-01-01T09:00:00Z")
+        hook.bulk_create_tasks(
+            ["c1"], type="call", priority="high", due_at="2026-01-01T09:00:00Z", user_id="u1"
+        )
     assert api.call_count == 1
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
+from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.operators.contacts import (
     ApolloCreateContactsOperator,
     ApolloUpdateContactStageOperator,
@@ -51,7 +51,8 @@ def test_contact_fields_from_an_enriched_person():
         "website_url": "http://www.acme.example",
         "linkedin_url": "http://www.linkedin.com/in/annlee",
         "present_raw_address": "Berlin, Germany",
-        "direct_phone": "+49301234",
+        # The only number is the company switchboard: a corporate phone, never a direct dial.
+        "corporate_phone": "+49301234",
     }
 
 
@@ -88,7 +89,8 @@ def test_enrichment_results_become_contacts_in_input_order(hook, attach, context
     assert hook.bulk_create_contacts.call_args.kwargs == {"run_dedupe": True}
     assert (
         "Saved 3 contacts: 2 sent to Apollo (created or matched by dedupe), 1 already contacts, "
-        "2 inputs skipped (not found or over budget); 0 credits spent in 1 call." in capsys.readouterr().out
+        "2 inputs skipped (not found or over budget), 0 refused for an invalid email, 0 not matched "
+        "to Apollo's answer; 0 credits spent in 1 call." in capsys.readouterr().out
     )
 
 
@@ -194,7 +196,15 @@ def test_create_output_path(hook, attach, context, tmp_path):
             output_path=str(target),
         )
     ).execute(context)
-    assert result == {"path": str(target), "count": 1, "sent": 1, "existing_contact": 0, "skipped": 1}
+    assert result == {
+        "path": str(target),
+        "count": 1,
+        "sent": 1,
+        "existing_contact": 0,
+        "skipped": 1,
+        "invalid_email": 0,
+        "unmatched": 0,
+    }
     assert json.loads(target.read_text())["id"] == "c-a@acme.example"
 
 
@@ -257,12 +267,23 @@ def test_stage_update_arguments_are_checked_before_any_call(hook, attach, contex
     assert hook.method_calls == []
 
 
-def test_an_answer_missing_records_is_an_error_not_a_misalignment(hook, attach, context):
-    hook.bulk_create_contacts.return_value = [{"id": "c1"}]
+def test_an_answer_missing_a_record_leaves_that_input_unmatched_not_misaligned(hook, attach, context, capsys):
+    # Apollo answered one record for two inputs: the record goes to the input it is, by
+    # email; the other input gets no record and the status "unmatched", with a warning.
+    hook.bulk_create_contacts.return_value = [{"id": "c-b", "email": "b@x.example"}]
     op = attach(
         ApolloCreateContactsOperator(
             task_id="c", contacts=[{"email": "a@x.example"}, {"email": "b@x.example"}]
         )
     )
-    with pytest.raises(ApolloResponseError, match="1 contact records for 2 contacts"):
-        op.execute(context)
+    records = op.execute(context)
+
+    assert records == [{"id": "c-b", "email": "b@x.example"}]
+    context["ti"].xcom_push.assert_called_once_with(
+        key="input_statuses",
+        value=[
+            {"index": 0, "status": "unmatched", "contact_id": None},
+            {"index": 1, "status": "saved", "contact_id": "c-b"},
+        ],
+    )
+    assert "contacts[0] were sent but no record of Apollo's answer matches them" in capsys.readouterr().out

@@ -245,7 +245,7 @@ def test_budget_zero_sends_nothing(hook, attach, context):
         ({"reveal_phone_number": True}, "reveal_phone_number=True needs webhook_url"),
         (
             {"reveal_phone_number": True, "webhook_url": "hooks.example.com"},
-            "webhook_url must be an absolute",
+            "webhook_url must be a public HTTPS URL",
         ),
         ({"max_credits": -1}, "max_credits must be None or an integer >= 0"),
         ({"on_budget_exhausted": "ignore"}, "on_budget_exhausted must be one of 'fail', 'skip'"),

@@ -101,23 +101,28 @@ def test_only_missing_tasks_are_created(hook, apollo, attach, context):
     apollo.add("c3", type="call", due_at="2026-03-05T09:00:00.000Z")  # another day: not the same task
     apollo.add("c1", type="action_item", due_at=DUE)  # another type
     done = apollo.add("c1", type="call", due_at=DUE)
-    done["status"], done["completed_at"] = "completed", "2026-03-01T10:00:00Z"  # closed: not the same task
+    # Completed by a rep: still the task this run asked for.
+    done["status"], done["completed_at"] = "completed", "2026-03-01T10:00:00Z"
 
     result = attach(_op()).execute(context)
 
-    assert hook.bulk_create_tasks.call_args.args[0] == ["c1", "c3"]
+    assert hook.bulk_create_tasks.call_args.args[0] == ["c3"]
     assert [t["contact_id"] for t in result] == ["c1", "c2", "c3"]
+    assert result[0]["status"] == "completed"  # the rep's completed task is returned, not a new one
     assert result[1]["id"] == "t1"  # the existing one is returned, not a new one
 
 
-def test_user_and_note_distinguish_tasks_when_given(hook, apollo, attach, context):
+def test_owner_and_note_do_not_make_another_task(hook, apollo, attach, context):
+    # Identity is contact + type + due date: a rep reassigning a task or editing its note
+    # must not make a re-run create a second one.
     apollo.add("c1", due_at=DUE, user_id="u-other", note="Intro call")
-    apollo.add("c2", due_at=DUE, user_id="u1", note="Other note")
+    apollo.add("c2", due_at=DUE, user_id="u1", note="Rep's own note")
     apollo.add("c3", due_at=DUE, user_id="u1", note="Intro call")
 
-    attach(_op(user_id="u1", note="Intro call")).execute(context)
+    result = attach(_op(user_id="u1", note="Intro call")).execute(context)
 
-    assert hook.bulk_create_tasks.call_args.args[0] == ["c1", "c2"]
+    assert hook.bulk_create_tasks.call_count == 0
+    assert [t["id"] for t in result] == ["t1", "t2", "t3"]
 
 
 def test_ambiguous_write_that_committed_is_not_repeated(hook, apollo, attach, context, capsys):

@@ -93,12 +93,19 @@ CALLS = [
     ),
     Call("list_email_accounts", "GET", "email_accounts", lambda h: h.list_email_accounts()),
     Call("list_users", "GET", "users/search", lambda h: h.list_users(), ("users search",)),
-    Call("create_task", "POST", "tasks", lambda h: h.create_task({"contact_id": "c-1", "type": "call"})),
+    Call(
+        "create_task",
+        "POST",
+        "tasks",
+        lambda h: h.create_task({"contact_id": "c-1", "type": "call", "user_id": "u-1"}),
+    ),
     Call(
         "bulk_create_tasks",
         "POST",
         "tasks/bulk_create",
-        lambda h: h.bulk_create_tasks(["c-1"], type="call", priority="high", due_at="2026-03-01T09:00:00Z"),
+        lambda h: h.bulk_create_tasks(
+            ["c-1"], type="call", priority="high", due_at="2026-03-01T09:00:00Z", user_id="u-1"
+        ),
         undecodable_only=True,
     ),
     Call("iter_tasks", "POST", "tasks/search", lambda h: list(h.iter_tasks({})), ("tasks search",)),
@@ -203,7 +210,9 @@ def test_an_unreadable_answer_to_a_task_create_is_reported_as_ambiguous(
     requests_mock.post(f"{BASE}/tasks/bulk_create", text="<html>oops</html>", status_code=200)
 
     with pytest.raises(ApolloResponseError) as raised:
-        hook.bulk_create_tasks(["c-1"], type="call", priority="high", due_at="2026-03-01T09:00:00Z")
+        hook.bulk_create_tasks(
+            ["c-1"], type="call", priority="high", due_at="2026-03-01T09:00:00Z", user_id="u-1"
+        )
 
     assert isinstance(raised.value, ApolloAmbiguousWriteError)  # "it may exist: look before creating"
     assert requests_mock.call_count == 1  # never resent

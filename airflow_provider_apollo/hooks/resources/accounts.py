@@ -5,26 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_apollo.batching import normalize_domain
 from airflow_provider_apollo.hooks.arguments import require_records
 from airflow_provider_apollo.hooks.resources.crm import ACCOUNTS, CrmRecords
-
-
-def account_keys(record: Mapping[str, Any]) -> set[str]:
-    """Keys an account is recognised by: its domain and its name.
-
-    :param record: an account sent or answered.
-    """
-    keys = set()
-    domain = normalize_domain(
-        record.get("domain") or record.get("primary_domain") or record.get("website_url")
-    )
-    if domain:
-        keys.add(f"domain:{domain}")
-    name = record.get("name")
-    if isinstance(name, str) and name.strip():
-        keys.add(f"name:{' '.join(name.lower().split())}")
-    return keys
 
 
 class AccountsAPI(CrmRecords):
@@ -47,7 +29,7 @@ class AccountsAPI(CrmRecords):
         :param run_dedupe: return existing accounts instead of creating duplicates.
         """
         records = require_records(accounts, "accounts")
-        return self._bulk_create(ACCOUNTS, records, run_dedupe=run_dedupe, keys_of=account_keys)
+        return self._bulk_create(ACCOUNTS, records, run_dedupe=run_dedupe)
 
     def get_account(self, account_id: str) -> dict[str, Any]:
         """``GET /accounts/{id}``.

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_apollo.batching import normalize_linkedin, person_identity_keys
+from airflow_provider_apollo.batching import normalize_linkedin
 from airflow_provider_apollo.hooks.answers import answer_object
 from airflow_provider_apollo.hooks.arguments import require_id, require_ids, require_records
 from airflow_provider_apollo.hooks.resources.crm import CONTACTS, CrmRecords
@@ -75,14 +75,15 @@ class ContactsAPI(CrmRecords):
     ) -> list[dict[str, Any]]:
         """``POST /contacts/bulk_create`` in chunks of 100; created and existing records, input order.
 
-        Records are ordered like the inputs they answer (matched by email, LinkedIn URL or
-        name + company); records Apollo returned that match no input come last.
+        Records are ordered like the inputs they answer, matched by identity (person id,
+        email, LinkedIn URL, name + company; see ``record_matching.py``), never by position;
+        records no input claims with certainty come last, with a warning.
 
         :param contacts: contact fields, one mapping per contact.
         :param run_dedupe: return existing contacts instead of creating duplicates.
         """
         records = require_records(contacts, "contacts")
-        return self._bulk_create(CONTACTS, records, run_dedupe=run_dedupe, keys_of=person_identity_keys)
+        return self._bulk_create(CONTACTS, records, run_dedupe=run_dedupe)
 
     def get_contact(self, contact_id: str) -> dict[str, Any]:
         """``GET /contacts/{id}``: one contact with its emails, phones, stage and owner.

@@ -8,10 +8,11 @@ Their endpoints have the same shape (``POST /{plural}``, ``GET/PATCH /{plural}/{
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_apollo import record_matching
 from airflow_provider_apollo.batching import chunked
 from airflow_provider_apollo.exceptions import ApolloResponseError, ApolloUnreadableWriteError
 from airflow_provider_apollo.filters import prepare_filters
@@ -38,6 +39,7 @@ class CrmResource:
     :param search: the filter catalogue name of its search (``contact search``).
     :param search_method: ``POST`` (filters in the body) or ``GET`` (deals).
     :param deduplicates: creation takes ``run_dedupe`` (so a resend cannot duplicate).
+    :param identity: how an answered record is told to belong to what was sent (bulk creates).
     """
 
     plural: str
@@ -45,6 +47,7 @@ class CrmResource:
     search: str
     search_method: str = "POST"
     deduplicates: bool = True
+    identity: record_matching.IdentityScheme | None = None
 
     @property
     def record_path(self) -> str:
@@ -52,32 +55,10 @@ class CrmResource:
         return f"{self.plural}/{{{self.singular}_id}}"
 
 
-CONTACTS = CrmResource("contacts", "contact", "contact search")
-ACCOUNTS = CrmResource("accounts", "account", "account search")
+CONTACTS = CrmResource("contacts", "contact", "contact search", identity=record_matching.CONTACTS)
+ACCOUNTS = CrmResource("accounts", "account", "account search", identity=record_matching.ACCOUNTS)
 OPPORTUNITIES = CrmResource("opportunities", "opportunity", "opportunity search", "GET", deduplicates=False)
 TASKS = CrmResource("tasks", "task", "task search", deduplicates=False)
-
-
-def order_like_inputs(
-    inputs: Sequence[Mapping[str, Any]],
-    answered: Sequence[dict[str, Any]],
-    keys_of: Callable[[Mapping[str, Any]], set[str]],
-) -> list[dict[str, Any]]:
-    """Records in the order of the inputs they answer; unplaced records last.
-
-    :param inputs: what was sent.
-    :param answered: what Apollo answered (created and existing records).
-    :param keys_of: the identity keys of a record.
-    """
-    remaining = list(answered)
-    ordered: list[dict[str, Any]] = []
-    for record in inputs:
-        keys = keys_of(record)
-        match = next((r for r in remaining if keys & keys_of(r)), None)
-        if match is not None:
-            remaining.remove(match)
-            ordered.append(match)
-    return ordered + remaining
 
 
 class CrmRecords(ApolloSyncClient):
@@ -104,13 +85,9 @@ class CrmRecords(ApolloSyncClient):
         return answer_member(self.request("PATCH", path, json=body), kind.singular, f"PATCH {path}")
 
     def _bulk_create(
-        self,
-        kind: CrmResource,
-        records: list[dict[str, Any]],
-        *,
-        run_dedupe: bool,
-        keys_of: Callable[[Mapping[str, Any]], set[str]],
+        self, kind: CrmResource, records: list[dict[str, Any]], *, run_dedupe: bool
     ) -> list[dict[str, Any]]:
+        assert kind.identity is not None, f"{kind.plural} cannot be bulk-created"
         path = f"{kind.plural}/bulk_create"
         results: list[dict[str, Any]] = []
         batches = math.ceil(len(records) / CRM_BULK_CHUNK)
@@ -120,6 +97,16 @@ class CrmRecords(ApolloSyncClient):
                 self.request("POST", path, json=body, creates=True, idempotent=run_dedupe), f"POST {path}"
             )
             answered = _created_records(answer, kind, f"batch {number}/{batches} of POST {path}")
+            ordered, unplaced = record_matching.order_like_inputs(chunk, answered, kind.identity)
+            if unplaced:
+                self.log.warning(
+                    "%s: batch %d/%d — %d record(s) could not be matched to what was sent with "
+                    "certainty (Apollo may have dropped an invalid email); they are listed last.",
+                    path,
+                    number,
+                    batches,
+                    unplaced,
+                )
             self.log.info(
                 "%s: batch %d/%d — %d created, %d already existed — %s",
                 path,
@@ -129,7 +116,7 @@ class CrmRecords(ApolloSyncClient):
                 len(answer.get(f"existing_{kind.plural}") or []),
                 self._quota_text(path),
             )
-            results.extend(order_like_inputs(chunk, answered, keys_of))
+            results.extend(ordered)
         return results
 
     def _bulk_update(self, kind: CrmResource, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

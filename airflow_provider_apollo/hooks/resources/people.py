@@ -20,6 +20,7 @@ from airflow_provider_apollo.hooks.resources.prospect_search import (
     ProspectSearch,
     ProspectSearches,
 )
+from airflow_provider_apollo.webhooks import public_https_url
 
 #: What a returned mobile number costs on top of the match (Apollo's credit rules).
 MOBILE_PHONE_CREDITS = 8
@@ -56,7 +57,8 @@ def reveal_options(
         "reveal_phone_number": bool(reveal_phone_number),
     }
     if webhook_url:
-        options["webhook_url"] = webhook_url
+        # Apollo delivers numbers only to a public HTTPS URL: anything else spends credits for nothing.
+        options["webhook_url"] = public_https_url("webhook_url", webhook_url)
     return options
 
 
