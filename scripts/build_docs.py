@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where the HTML goes")
     args = parser.parse_args(argv)
+    if (args.output / ".buildinfo").exists():  # a previous site: drop pages that no longer exist
+        shutil.rmtree(args.output)
     code, warnings = build(args.output)
     for line in warnings:
         print(line)

@@ -120,7 +120,14 @@ def sdist_problems(sdist: Path, version: str) -> list[str]:
     prefix = f"{DIST_NAME}-{version}/"
     with tarfile.open(sdist) as archive:
         names = {name.removeprefix(prefix) for name in archive.getnames()}
-    required = ("LICENSE", "NOTICE", "pyproject.toml", "PKG-INFO", f"{PACKAGE}/__init__.py", f"{PACKAGE}/py.typed")
+    required = (
+        "LICENSE",
+        "NOTICE",
+        "pyproject.toml",
+        "PKG-INFO",
+        f"{PACKAGE}/__init__.py",
+        f"{PACKAGE}/py.typed",
+    )
     return [f"sdist lacks {name}" for name in required if name not in names]
 
 

@@ -2,8 +2,10 @@
 """Run the project's checks on a machine that has nothing but Python 3.10+.
 
 Creates ``.venv`` if it is missing, installs the project with its ``dev`` extra (again
-only when ``pyproject.toml`` changed), then runs, in order: ruff, mypy, the pytest suite
-and the benchmarks in ``--quick`` mode (so they cannot rot; no timing is asserted).
+only when ``pyproject.toml`` changed), then runs, in order: ruff, mypy, the pytest suite,
+the release checks (``check_release.py``: sdist and wheel built and checked, the docs site
+built with warnings as errors) and the benchmarks in ``--quick`` mode (so they cannot rot;
+no timing is asserted).
 
 Usage::
 
@@ -53,6 +55,8 @@ def main(pytest_args: list[str]) -> int:
         ("mypy", [str(BIN / "mypy")]),
         ("pytest", [str(PYTHON), "-m", "pytest", *pytest_args]),
     ]
+    if not pytest_args:  # sdist + wheel built and checked, docs site built with warnings as errors
+        steps.append(("dist and docs", [str(PYTHON), str(ROOT / "scripts" / "check_release.py")]))
     if (ROOT / "benchmarks" / "__main__.py").exists() and not pytest_args:
         steps.append(("benchmarks --quick", [str(PYTHON), "-m", "benchmarks", "--quick"]))
     failed = []
