@@ -2,10 +2,8 @@
 """Run the project's checks on a machine that has nothing but Python 3.10+.
 
 Creates ``.venv`` if it is missing, installs the project with its ``dev`` extra (again
-only when ``pyproject.toml`` changed), then runs, in order: ruff, mypy, the pytest suite,
-the release checks (``check_release.py``: sdist and wheel built and checked, the docs site
-built with warnings as errors) and the benchmarks in ``--quick`` mode (so they cannot rot;
-no timing is asserted).
+only when ``pyproject.toml`` changed), then runs, in order: ruff, mypy, the pytest suite
+and the benchmarks in ``--quick`` mode (so they cannot rot; no timing is asserted).
 
 Usage::
 
