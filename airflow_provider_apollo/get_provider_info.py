@@ -1,12 +1,15 @@
 """Provider metadata read by Airflow's ProvidersManager.
 
-Kept in its own module with no imports from the package: Airflow calls it during
-discovery, and discovery must stay cheap and free of side effects.
+Kept in its own module with no imports from the package's submodules: Airflow calls it
+during discovery, and discovery must stay cheap and free of side effects. The version comes
+from the package's ``__init__`` (already run to reach this module), where it is written once.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from airflow_provider_apollo import __version__
 
 _INTEGRATION = "Apollo.io"
 _PACKAGE = "airflow_provider_apollo"
@@ -19,7 +22,7 @@ def get_provider_info() -> dict[str, Any]:
         "name": "Apollo.io",
         "description": "Apollo.io sales-intelligence API: people and organization search, enrichment, "
         "contacts, sequences, tasks and hiring signals.",
-        "versions": ["0.1.0"],
+        "versions": [__version__],
         "integrations": [
             {
                 "integration-name": _INTEGRATION,

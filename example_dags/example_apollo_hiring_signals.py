@@ -77,6 +77,7 @@ with DAG(
     tags=["apollo", "example", "signals"],
     doc_md=__doc__,
 ) as dag:
+    # [START howto_sensor_apollo_job_postings]
     hiring = ApolloJobPostingsSensor(
         task_id="wait_for_job_postings",
         organization_domains="{{ params.target_domains }}",
@@ -86,6 +87,7 @@ with DAG(
         mode="reschedule",
         timeout=timedelta(hours=20),  # give up before the next daily run starts
     )
+    # [END howto_sensor_apollo_job_postings]
 
     @task
     def decision_maker_filters(hiring_organizations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -130,6 +132,7 @@ with DAG(
             "Trigger the DAG with the email of a user of your team."
         )
 
+    # [START howto_operator_apollo_create_tasks]
     call_tasks = ApolloCreateTasksOperator(
         task_id="create_call_tasks",
         contact_ids=contacts.output,
@@ -141,6 +144,7 @@ with DAG(
         user_id=task_owner(),
         note="{{ params.label }}: the account is hiring for matching roles.",
     )
+    # [END howto_operator_apollo_create_tasks]
 
     @task
     def summary(

@@ -86,6 +86,7 @@ with DAG(
     tags=["apollo", "example", "prospecting"],
     doc_md=__doc__,
 ) as dag:
+    # [START howto_operator_apollo_search_people]
     people = ApolloSearchPeopleOperator(
         task_id="search_people",
         filters={
@@ -96,7 +97,9 @@ with DAG(
         },
         max_records="{{ params.max_people }}",
     )
+    # [END howto_operator_apollo_search_people]
 
+    # [START howto_operator_apollo_enrich_people]
     enriched = ApolloEnrichPeopleOperator(
         task_id="enrich_people",
         people=people.output,
@@ -105,20 +108,25 @@ with DAG(
         # A daily job keeps what the budget paid for and picks the rest up tomorrow.
         on_budget_exhausted="skip",
     )
+    # [END howto_operator_apollo_enrich_people]
 
+    # [START howto_operator_apollo_create_contacts]
     contacts = ApolloCreateContactsOperator(
         task_id="create_contacts",
         contacts=enriched.output,
         run_dedupe=True,
         label_names=["{{ params.label }}"],
     )
+    # [END howto_operator_apollo_create_contacts]
 
+    # [START howto_operator_apollo_add_to_sequence]
     enrolment = ApolloAddToSequenceOperator(
         task_id="add_to_sequence",
         sequence_name="{{ params.sequence_name }}",
         email_account="{{ params.email_account }}",
         contact_ids=contacts.output,
     )
+    # [END howto_operator_apollo_add_to_sequence]
 
     @task
     def summary(

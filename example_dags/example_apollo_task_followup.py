@@ -73,6 +73,7 @@ with DAG(
         print(f"{len(contact_ids)} contacts carry the label {params['label']!r}.")
         return contact_ids
 
+    # [START howto_sensor_apollo_tasks]
     completed_calls = ApolloTasksSensor(
         task_id="wait_for_completed_calls",
         contact_ids=contacts_to_follow(),
@@ -82,6 +83,7 @@ with DAG(
         mode="reschedule",
         timeout=timedelta(hours=20),
     )
+    # [END howto_sensor_apollo_tasks]
 
     @task
     def called_contacts(tasks: list[dict[str, Any]]) -> list[str]:
@@ -93,11 +95,13 @@ with DAG(
 
     followed_up = called_contacts(completed_calls.output)
 
+    # [START howto_operator_apollo_update_contact_stage]
     moved = ApolloUpdateContactStageOperator(
         task_id="move_to_next_stage",
         contact_ids=followed_up,
         contact_stage_name="{{ params.next_stage }}",
     )
+    # [END howto_operator_apollo_update_contact_stage]
 
     @task
     def summary(tasks: list[dict[str, Any]], moved_contacts: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,9 @@ On a machine with nothing but Python 3.10+, this
    ``pyproject.toml`` has not changed since the last install; shared with ``run_tests.py``),
 2. re-runs itself inside that venv,
 3. points Airflow at an isolated home (``./.airflow-home``, SQLite) and runs ``airflow db migrate``,
-4. starts the local Apollo sandbox on a free loopback port (or, when ``APOLLO_API_KEY`` is set,
-   uses the real Apollo API with that key),
+4. starts the local Apollo sandbox on a free loopback port (or, with ``--live``, uses the
+   real Apollo API with the key in ``APOLLO_API_KEY``: a key in the environment alone never
+   spends credits),
 5. runs ``airflow dags test <dag>`` with ``example_dags/`` as the DAGs folder, and
 6. prints the run's summary (the ``summary`` task's return value) and the sandbox's own count
    of API calls, credits, contacts, tasks and enrolments.
@@ -19,7 +20,7 @@ Usage::
     python3 scripts/run_example.py --twice                            # ...and again: 0 credits the 2nd time
     python3 scripts/run_example.py --dag example_apollo_hiring_signals
     python3 scripts/run_example.py --dag example_apollo_task_followup  # runs hiring signals first
-    APOLLO_API_KEY=... python3 scripts/run_example.py --conf '{"sequence_name": "Q3 outbound",
+    APOLLO_API_KEY=... python3 scripts/run_example.py --live --conf '{"sequence_name": "Q3 outbound",
         "email_account": "sdr@yourcompany.com"}'                      # real Apollo: real credits
 
 Only the standard library is used at the top level: this runs before the venv exists.
@@ -43,6 +44,9 @@ from _bootstrap import BIN, PYTHON, ROOT, VENV, ensure_environment
 
 DEFAULT_AIRFLOW_HOME = ROOT / ".airflow-home"
 DAGS_FOLDER = ROOT / "example_dags"
+
+#: The environment variable read for ``--live`` runs (and only for them).
+API_KEY_VARIABLE = "APOLLO_API_KEY"
 
 EXAMPLE_DAGS = ("example_apollo_prospecting", "example_apollo_hiring_signals", "example_apollo_task_followup")
 SUMMARY_TASK_ID = "summary"
@@ -255,12 +259,37 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         help="the isolated AIRFLOW_HOME (SQLite DB and logs); default ./.airflow-home",
     )
     parser.add_argument(
+        "--live",
+        action="store_true",
+        help=f"run against the real Apollo API with the key in ${API_KEY_VARIABLE}: spends real credits "
+        "(without --live the local sandbox is used, even when the key is set)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=300.0,
         help="seconds before a DAG run is stopped (default 300; a sensor may wait for hours)",
     )
     return parser.parse_args(argv)
+
+
+def select_api_key(live: bool, environ: Mapping[str, str]) -> str | None:
+    """The key for a run against the real Apollo API, or ``None`` for a run on the sandbox.
+
+    Only ``--live`` reaches the real API: a key left in the environment (a shell profile, a CI
+    secret) must not spend credits by surprise. ``--live`` without a key is an error raised
+    before anything is installed or started.
+    """
+    if not live:
+        return None
+    api_key = environ.get(API_KEY_VARIABLE, "").strip()
+    if not api_key:
+        raise SystemExit(
+            f"--live runs the DAG against the real Apollo API and needs your key in {API_KEY_VARIABLE}, "
+            f"which is not set. Run `export {API_KEY_VARIABLE}=<your key>` first (and pass your sequence "
+            "and sender with --conf), or drop --live to use the local sandbox (no key, no credits)."
+        )
+    return api_key
 
 
 def complete_open_call_tasks(sandbox: Any) -> int:
@@ -279,6 +308,8 @@ def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
     from airflow_provider_apollo.sandbox import ApolloSandbox
 
     started = time.monotonic()
+    if os.environ.get(API_KEY_VARIABLE, "").strip():
+        print(f"==> {API_KEY_VARIABLE} is set but not used: pass --live to run against the real Apollo API")
     with ApolloSandbox(seed=args.seed) as sandbox:
         print(f"==> Apollo sandbox on {sandbox.base_url} (seed {args.seed}: no key, no network, no credits)")
         if args.seed != SANDBOX_SEED and args.dag != EXAMPLE_DAGS[0]:
@@ -317,7 +348,7 @@ def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
 
 
 def run_on_apollo(args: argparse.Namespace, api_key: str, log_dir: Path) -> int:
-    print("==> APOLLO_API_KEY is set: running against the real Apollo API (this spends real credits)")
+    print("==> --live: running against the real Apollo API (this spends real credits)")
     connection = json.dumps({"conn_type": "apollo", "password": api_key})
     env = airflow_environment(connection)
     migrate_database(env)
@@ -332,6 +363,7 @@ def run_on_apollo(args: argparse.Namespace, api_key: str, log_dir: Path) -> int:
 
 def main(argv: list[str]) -> int:
     args = parse_arguments(argv)  # before any install, so --help and typos answer at once
+    api_key = select_api_key(args.live, os.environ)  # so does --live without a key
     if not _in_project_venv():
         ensure_environment()
         return reexec_in_venv()
@@ -339,8 +371,7 @@ def main(argv: list[str]) -> int:
     log_dir = airflow_home / "logs" / "run_example"
     log_dir.mkdir(parents=True, exist_ok=True)
     isolate_airflow(airflow_home)
-    api_key = os.environ.get("APOLLO_API_KEY", "").strip()
-    if api_key:
+    if api_key is not None:
         return run_on_apollo(args, api_key, log_dir)
     return run_on_sandbox(args, log_dir)
 

@@ -53,6 +53,8 @@ def main(pytest_args: list[str]) -> int:
         ("mypy", [str(BIN / "mypy")]),
         ("pytest", [str(PYTHON), "-m", "pytest", *pytest_args]),
     ]
+    if not pytest_args:  # sdist + wheel built and checked, docs site built with warnings as errors
+        steps.append(("dist and docs", [str(PYTHON), str(ROOT / "scripts" / "check_release.py")]))
     if (ROOT / "benchmarks" / "__main__.py").exists() and not pytest_args:
         steps.append(("benchmarks --quick", [str(PYTHON), "-m", "benchmarks", "--quick"]))
     failed = []
