@@ -19,20 +19,6 @@ from airflow_provider_apollo.exceptions import ApolloConfigurationError
 BULK_ENRICH_CHUNK = 10
 T = TypeVar("T")
 
-PERSON_MATCH_KEYS = frozenset(
-    {
-        "id",
-        "email",
-        "hashed_email",
-        "linkedin_url",
-        "first_name",
-        "last_name",
-        "name",
-        "domain",
-        "organization_name",
-    }
-)
-
 
 def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """Consecutive slices of at most ``size`` items (the last may be shorter).

@@ -195,6 +195,20 @@ def hiring_signal(organization: Organization, postings: list[dict[str, Any]]) ->
     }
 
 
+def hiring_summary(signals: list[dict[str, Any]], watched: int, criteria: PostingCriteria) -> str:
+    """One log line for a look at the job postings (the same for poking and deferring).
+
+    :param signals: the hiring signals found (:func:`hiring_signal` each).
+    :param watched: how many organizations were looked at.
+    :param criteria: what counted as a matching posting.
+    """
+    found = sum(len(signal["postings"]) for signal in signals)
+    return (
+        f"{len(signals)} of {watched} organizations hiring "
+        f"({found} matching postings after {criteria.posted_after.isoformat()})"
+    )
+
+
 # ------------------------------------------------------------------------------- tasks
 @dataclass(frozen=True)
 class TasksVerdict:

@@ -19,14 +19,7 @@ import httpx
 from airflow.sdk import BaseHook
 
 from airflow_provider_apollo.connection import ApolloConnectionConfig
-from airflow_provider_apollo.hooks.api_call import (
-    ApiCall,
-    NetworkFailure,
-    network_error,
-    prepare_call,
-    read_answer,
-    request_headers,
-)
+from airflow_provider_apollo.hooks import api_call
 from airflow_provider_apollo.hooks.client_base import ApolloClientBase
 from airflow_provider_apollo.hooks.resources.organizations import job_postings_query
 from airflow_provider_apollo.pagination import PagedQuery, PageWalk
@@ -34,9 +27,9 @@ from airflow_provider_apollo.retry import a_call_with_retries
 from airflow_provider_apollo.task_filters import TaskSelection
 
 
-def _failure_of(exc: httpx.TransportError) -> NetworkFailure:
+def _failure_of(exc: httpx.TransportError) -> api_call.NetworkFailure:
     """What an ``httpx`` error says about whether Apollo can have seen the request."""
-    return NetworkFailure(
+    return api_call.NetworkFailure(
         timed_out=isinstance(exc, httpx.TimeoutException),
         before_sending=isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)),
         detail=f"{type(exc).__name__}: {exc}",
@@ -60,14 +53,7 @@ class ApolloAsyncHook(ApolloClientBase):
     :param max_retries: retries for 429/5xx/connection errors; overrides extra ``max_retries``.
     """
 
-    def __init__(
-        self,
-        apollo_conn_id: str = ApolloClientBase.default_conn_name,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-    ) -> None:
-        super().__init__(apollo_conn_id, timeout=timeout, max_retries=max_retries)
+    def _init_seams(self) -> None:
         self._transport: httpx.AsyncBaseTransport | None = None
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._config: ApolloConnectionConfig | None = None
@@ -105,7 +91,7 @@ class ApolloAsyncHook(ApolloClientBase):
     async def _get_client(self, config: ApolloConnectionConfig) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(
-                headers=request_headers(config),
+                headers=api_call.request_headers(config),
                 timeout=config.timeout,
                 transport=self._transport,
                 follow_redirects=False,  # a redirect would carry the key header to another host
@@ -126,7 +112,7 @@ class ApolloAsyncHook(ApolloClientBase):
 
         The triggers only read, so there is no ``creates``/``idempotent``.
         """
-        call = prepare_call(method, path, params, json, unsafe_write=False)  # triggers only read
+        call = api_call.prepare_call(method, path, params, json, unsafe_write=False)  # triggers only read
         config = await self.get_config()
         return await a_call_with_retries(
             lambda: self._a_do_api_call(call, config),
@@ -136,7 +122,7 @@ class ApolloAsyncHook(ApolloClientBase):
             log=self.log,
         )
 
-    async def _a_do_api_call(self, call: ApiCall, config: ApolloConnectionConfig) -> Any:
+    async def _a_do_api_call(self, call: api_call.ApiCall, config: ApolloConnectionConfig) -> Any:
         """Send ``call`` once: pace, send, read the answer."""
         client = await self._get_client(config)
         quota = self._quota_for(config)
@@ -151,8 +137,8 @@ class ApolloAsyncHook(ApolloClientBase):
             )
         except httpx.TransportError as exc:
             quota.release(call.template)
-            raise network_error(call, _failure_of(exc), config) from None
-        return read_answer(call, response, config=config, quota=quota)
+            raise api_call.network_error(call, _failure_of(exc), config) from None
+        return api_call.read_answer(call, response, config=config, quota=quota)
 
     async def _iter_pages(self, query: PagedQuery) -> AsyncIterator[dict[str, Any]]:
         """Every record of a paged search: the sync hook's page walk, awaited."""

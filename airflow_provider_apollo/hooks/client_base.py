@@ -60,6 +60,10 @@ class ApolloClientBase(BaseHook):
         self._requests_sent = 0
         self._credits_spent = 0.0
         self._quota: QuotaTracker | None = None
+        self._init_seams()
+
+    def _init_seams(self) -> None:
+        """Set the front door's own waits and transport (test seams live in attributes)."""
 
     # ---------------------------------------------------------------- connection
     def _config_from(self, conn: ConnectionLike) -> ApolloConnectionConfig:

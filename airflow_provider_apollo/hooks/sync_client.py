@@ -1,4 +1,4 @@
-"""The sync front door: ``requests`` moves the bytes of each :class:`ApiCall`.
+"""The sync front door: ``requests`` moves the bytes of each ``ApiCall``.
 
 How a call is built and how its answer is read live in ``api_call.py``; pacing, counters
 and the connection in ``client_base.py``; retries in ``retry.py``. This module only sends.
@@ -12,14 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_apollo.connection import ApolloConnectionConfig
-from airflow_provider_apollo.hooks.api_call import (
-    ApiCall,
-    NetworkFailure,
-    network_error,
-    prepare_call,
-    read_answer,
-    request_headers,
-)
+from airflow_provider_apollo.hooks import api_call
 from airflow_provider_apollo.hooks.client_base import ApolloClientBase
 from airflow_provider_apollo.pagination import PagedQuery, iter_records
 from airflow_provider_apollo.quota import QuotaTracker
@@ -32,7 +25,7 @@ if TYPE_CHECKING:
 # DAG files import the operators, and so this module, at every parse.
 
 
-def _failure_of(exc: requests.exceptions.RequestException) -> NetworkFailure:
+def _failure_of(exc: requests.exceptions.RequestException) -> api_call.NetworkFailure:
     """What a ``requests`` error says about whether Apollo can have seen the request."""
     import requests
     from urllib3.exceptions import ConnectTimeoutError
@@ -45,7 +38,7 @@ def _failure_of(exc: requests.exceptions.RequestException) -> NetworkFailure:
         reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
         # NewConnectionError and NameResolutionError are ConnectTimeoutError subclasses.
         before_sending = before_sending or isinstance(reason, ConnectTimeoutError)
-    return NetworkFailure(
+    return api_call.NetworkFailure(
         timed_out=isinstance(exc, requests.exceptions.Timeout),
         before_sending=before_sending,
         detail=f"{type(exc).__name__}: {exc}",
@@ -59,14 +52,7 @@ class ApolloSyncClient(ApolloClientBase):
     ``_clock`` (see :class:`ApolloClientBase`).
     """
 
-    def __init__(
-        self,
-        apollo_conn_id: str = ApolloClientBase.default_conn_name,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-    ) -> None:
-        super().__init__(apollo_conn_id, timeout=timeout, max_retries=max_retries)
+    def _init_seams(self) -> None:
         self._sleep: Callable[[float], None] = time.sleep
 
     @cached_property
@@ -90,7 +76,7 @@ class ApolloSyncClient(ApolloClientBase):
         import requests
 
         session = requests.Session()
-        session.headers.update(request_headers(self.config))
+        session.headers.update(api_call.request_headers(self.config))
         session.verify = True
         return session
 
@@ -124,7 +110,7 @@ class ApolloSyncClient(ApolloClientBase):
         :param max_retries: overrides the connection's retry budget for this call.
         :raises ApolloError: a subclass per failure kind (see ``exceptions.py``).
         """
-        call = prepare_call(method, path, params, json, unsafe_write=creates and not idempotent)
+        call = api_call.prepare_call(method, path, params, json, unsafe_write=creates and not idempotent)
         return call_with_retries(
             lambda: self._do_api_call(call),
             policy=self._retry_policy(self.config, max_retries),
@@ -133,7 +119,7 @@ class ApolloSyncClient(ApolloClientBase):
             log=self.log,
         )
 
-    def _do_api_call(self, call: ApiCall) -> Any:
+    def _do_api_call(self, call: api_call.ApiCall) -> Any:
         """Send ``call`` once: pace, send, read the answer."""
         import requests
 
@@ -154,8 +140,8 @@ class ApolloSyncClient(ApolloClientBase):
             )
         except requests.exceptions.RequestException as exc:
             quota.release(call.template)
-            raise network_error(call, _failure_of(exc), config) from None
-        return read_answer(call, response, config=config, quota=quota)
+            raise api_call.network_error(call, _failure_of(exc), config) from None
+        return api_call.read_answer(call, response, config=config, quota=quota)
 
     def _iter_pages(self, query: PagedQuery) -> Iterator[dict[str, Any]]:
         """Every record of a paged search, one request per page (credits per page counted)."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 
 from airflow_provider_apollo.hooks.apollo import ApolloHook
+from airflow_provider_apollo.hooks.resources.sequences import SEQUENCE_ENROLMENT_FLAGS, SEQUENCE_REMOVAL_MODES
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
 from airflow_provider_apollo.operators._resolve import resolve_email_account_id, resolve_sequence_id
 from airflow_provider_apollo.operators._validation import (
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 SEQUENCE_BATCH_SIZE = 100
 #: The reason reported for a contact that was already in the sequence.
 ALREADY_IN_SEQUENCE = "already_in_sequence"
-REMOVE_MODES = ("remove", "mark_as_finished", "stop")
+REMOVE_MODES = SEQUENCE_REMOVAL_MODES
 #: How far Apollo's clock may be ahead of the worker's when dating an enrolment.
 ENROLMENT_CLOCK_SKEW = pendulum.duration(minutes=2)
 
@@ -130,12 +131,7 @@ class ApolloAddToSequenceOperator(ApolloBaseOperator):
                 sequence_id,
                 list(batch),
                 email_account_id=email_account_id,
-                sequence_no_email=self.sequence_no_email,
-                sequence_unverified_email=self.sequence_unverified_email,
-                sequence_job_change=self.sequence_job_change,
-                sequence_active_in_other_campaigns=self.sequence_active_in_other_campaigns,
-                sequence_finished_in_other_campaigns=self.sequence_finished_in_other_campaigns,
-                sequence_same_company_in_same_campaign=self.sequence_same_company_in_same_campaign,
+                **{flag: getattr(self, flag) for flag in SEQUENCE_ENROLMENT_FLAGS},
                 user_id=user_id,
             )
             reasons = skipped_reasons(answer)

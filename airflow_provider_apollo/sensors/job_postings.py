@@ -12,6 +12,7 @@ from airflow_provider_apollo.criteria import (
     Organization,
     PostingCriteria,
     hiring_signal,
+    hiring_summary,
     normalize_domain,
     parse_timestamp,
     string_list,
@@ -224,11 +225,7 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
             matching = criteria.select(postings)
             if matching:
                 signals.append(hiring_signal(organization, matching))
-        found = sum(len(signal["postings"]) for signal in signals)
-        summary = (
-            f"{len(signals)} of {len(organizations)} organizations hiring "
-            f"({found} matching postings after {criteria.posted_after.isoformat()})"
-        )
+        summary = hiring_summary(signals, len(organizations), criteria)
         return PokeReturnValue(bool(signals), signals or None), summary
 
     def build_trigger(self, context: Context) -> ApolloJobPostingsTrigger:

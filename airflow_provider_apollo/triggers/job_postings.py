@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_apollo.criteria import Organization, PostingCriteria, hiring_signal
+from airflow_provider_apollo.criteria import Organization, PostingCriteria, hiring_signal, hiring_summary
 from airflow_provider_apollo.hooks.async_apollo import ApolloAsyncHook
 from airflow_provider_apollo.triggers._base import ApolloPollingTrigger, PollOutcome
 
@@ -61,9 +61,5 @@ class ApolloJobPostingsTrigger(ApolloPollingTrigger):
             matching = self.criteria.select(postings)
             if matching:
                 signals.append(hiring_signal(organization, matching))
-        found = sum(len(signal["postings"]) for signal in signals)
-        summary = (
-            f"{len(signals)} of {len(self.organizations)} organizations hiring "
-            f"({found} matching postings after {self.criteria.posted_after.isoformat()})"
-        )
+        summary = hiring_summary(signals, len(self.organizations), self.criteria)
         return PollOutcome(done=bool(signals), data=signals, summary=summary)
