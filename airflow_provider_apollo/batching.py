@@ -126,6 +126,20 @@ def validate_person_details(details: Sequence[Mapping[str, Any]]) -> list[dict[s
     return checked
 
 
+def require_domain(argument: str, value: Any) -> str:
+    """``value`` normalised (``https://www.x.com/about`` -> ``x.com``), or an error naming ``argument``.
+
+    :param argument: the argument's name, e.g. ``domains[3]``.
+    :param value: a domain or website URL.
+    """
+    domain = normalize_domain(value)
+    if "." not in domain or any(not label for label in domain.split(".")):
+        raise ApolloConfigurationError(
+            f"{argument} is not a domain: {value!r}. Give a domain such as 'apollo.io' or a website URL."
+        )
+    return domain
+
+
 def validate_domains(domains: Sequence[str]) -> list[str]:
     """Normalise domains (``https://www.x.com/`` -> ``x.com``) or name the bad index.
 
@@ -133,13 +147,7 @@ def validate_domains(domains: Sequence[str]) -> list[str]:
     """
     if isinstance(domains, (str, bytes)):
         raise ApolloConfigurationError("domains must be a list of domains, not a single string.")
-    normalized: list[str] = []
-    for index, domain in enumerate(domains):
-        value = normalize_domain(domain)
-        if not value or "." not in value:
-            raise ApolloConfigurationError(f"domains[{index}] is not a domain: {domain!r}.")
-        normalized.append(value)
-    return normalized
+    return [require_domain(f"domains[{index}]", domain) for index, domain in enumerate(domains)]
 
 
 def is_matched_person(person: Any) -> bool:

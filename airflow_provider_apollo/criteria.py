@@ -12,10 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pendulum
-
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.task_types import same_task_type
+from airflow_provider_apollo.timestamps import parse_instant
 
 #: Fields of a task kept in a sensor's result. Apollo's task records embed the whole contact
 #: and account (emails, phone numbers): XCom is stored unmasked in the metadata database,
@@ -74,53 +73,12 @@ def string_list(argument: str, value: Any) -> list[str]:
     return strings
 
 
-def normalize_domain(domain: str) -> str:
-    """``https://www.Acme.com/careers`` -> ``acme.com``: the form Apollo enriches by.
-
-    :param domain: a domain or a website URL.
-    """
-    text = domain.strip().lower()
-    if "://" in text:
-        text = text.split("://", 1)[1]
-    text = text.split("/", 1)[0].split("?", 1)[0]
-    return text.removeprefix("www.")
-
-
-def parse_timestamp(argument: str, value: Any) -> datetime.datetime:
-    """``value`` as an aware UTC datetime.
-
-    :param argument: named in the error.
-    :param value: a ``datetime`` (naive ones are taken as UTC) or an ISO 8601 string.
-    :raises ApolloConfigurationError: anything else, or a string that does not parse.
-    """
-    if isinstance(value, datetime.datetime):
-        moment = value
-    elif isinstance(value, str) and value.strip():
-        try:
-            parsed = pendulum.parse(value.strip(), tz="UTC")
-        except (ValueError, TypeError):  # pendulum's ParserError is a ValueError
-            parsed = None
-        if not isinstance(parsed, datetime.datetime):
-            raise ApolloConfigurationError(
-                f"{argument}={value!r} is not an ISO 8601 timestamp; use e.g. "
-                "'2026-01-31T00:00:00+00:00' or '{{ data_interval_start }}'."
-            )
-        moment = parsed
-    else:
-        raise ApolloConfigurationError(
-            f"{argument} must be a datetime or an ISO 8601 string; got {_describe(value)}."
-        )
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc)
-
-
 def _posting_time(posting: Mapping[str, Any]) -> datetime.datetime | None:
     raw = posting.get("posted_at")
     if not isinstance(raw, str) or not raw:
         return None
     try:
-        return parse_timestamp("posted_at", raw)
+        return parse_instant("posted_at", raw)
     except ApolloConfigurationError:
         return None
 
@@ -162,7 +120,7 @@ class PostingCriteria:
     @classmethod
     def from_json(cls, posted_after: str, title_keywords: Sequence[str]) -> PostingCriteria:
         """Rebuild the criteria from :meth:`to_json`'s fields."""
-        return cls(parse_timestamp("posted_after", posted_after), tuple(title_keywords))
+        return cls(parse_instant("posted_after", posted_after), tuple(title_keywords))
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,8 @@ operators call these there, before the first request. Every failure raises
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
-
-import pendulum
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.operators._output import is_output_reference, read_json_lines
@@ -113,12 +109,6 @@ def unique(items: Iterable[T]) -> list[T]:
     return list(dict.fromkeys(items))
 
 
-def chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
-    """Consecutive slices of at most ``size`` items."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def choice(argument: str, value: Any, allowed: Iterable[str]) -> str:
     """``value`` if it is one of ``allowed``."""
     options = tuple(allowed)
@@ -185,45 +175,3 @@ def exactly_one(first: tuple[str, Any], second: tuple[str, Any]) -> None:
     if (first_value is None) == (second_value is None):
         state = "both" if first_value is not None else "neither"
         raise ApolloConfigurationError(f"Give exactly one of {first_name} or {second_name} ({state} given).")
-
-
-def parse_datetime(argument: str, value: Any) -> pendulum.DateTime:
-    """A timezone-aware instant from a datetime or an ISO 8601 string (naive means UTC)."""
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        return pendulum.instance(value)
-    if isinstance(value, str) and value.strip():
-        try:
-            # exact=True keeps "12:00" a Time (refused below) instead of "today at noon",
-            # which would change from one retry to the next.
-            parsed = pendulum.parse(value.strip(), tz="UTC", exact=True)
-        except ValueError as error:
-            raise ApolloConfigurationError(
-                f"{argument} must be a datetime or an ISO 8601 string such as '2026-03-01T09:00:00Z'; "
-                f"could not parse {value!r} ({error})."
-            ) from None
-        if isinstance(parsed, pendulum.DateTime):
-            return parsed
-        if isinstance(parsed, pendulum.Date):
-            return pendulum.datetime(parsed.year, parsed.month, parsed.day, tz="UTC")
-    raise ApolloConfigurationError(
-        f"{argument} must be a datetime or an ISO 8601 string such as '2026-03-01T09:00:00Z'; "
-        f"got {describe(value)}."
-    )
-
-
-def normalise_domain(argument: str, value: Any) -> str:
-    """A bare lower-case host name: scheme, ``www.``, port, path and query removed."""
-    if not isinstance(value, str) or not value.strip():
-        raise ApolloConfigurationError(
-            f"{argument} must be a domain such as 'apollo.io'; got {describe(value)}."
-        )
-    text = value.strip().lower()
-    host = urlsplit(text if "//" in text else f"//{text}").hostname or ""
-    host = host.rstrip(".")
-    if host.startswith("www."):
-        host = host[len("www.") :]
-    if "." not in host or any(not label for label in host.split(".")):
-        raise ApolloConfigurationError(f"{argument} must be a domain such as 'apollo.io'; got {value!r}.")
-    return host

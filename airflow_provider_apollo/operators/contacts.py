@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_apollo.batching import chunked
 from airflow_provider_apollo.email_addresses import email_problem
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
@@ -16,7 +17,6 @@ from airflow_provider_apollo.operators._validation import (
     as_contact_ids,
     as_mapping_list,
     as_string_list,
-    chunks,
     describe,
     exactly_one,
     optional_string,
@@ -342,7 +342,7 @@ class ApolloUpdateContactStageOperator(ApolloBaseOperator):
 
         if stage_id is None and stage_name is not None:
             stage_id = resolve_contact_stage_id(self.hook, stage_name)
-        for batch in chunks(contact_ids, STAGE_UPDATE_SIZE):
+        for batch in chunked(contact_ids, STAGE_UPDATE_SIZE):
             self.hook.update_contact_stages(list(batch), str(stage_id))
         self.log_summary(f"Moved {plural(len(contact_ids), 'contact')} to stage {stage_name or stage_id}")
         return {"contact_stage_id": stage_id, "contact_ids": contact_ids}

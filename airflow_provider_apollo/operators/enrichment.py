@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_apollo.batching import require_domain
 from airflow_provider_apollo.exceptions import (
     ApolloBudgetExceededError,
     ApolloConfigurationError,
@@ -19,7 +20,6 @@ from airflow_provider_apollo.operators._validation import (
     as_list,
     as_mapping_list,
     choice,
-    normalise_domain,
     optional_int,
     unique,
 )
@@ -279,7 +279,7 @@ class ApolloEnrichOrganizationsOperator(ApolloBaseOperator):
         inputs = as_list("domains", self.domains)
         output_path = checked_output_path(self.output_path)
         domains = [
-            normalise_domain(f"domains[{index}]", _domain_of(item)) for index, item in enumerate(inputs)
+            require_domain(f"domains[{index}]", _domain_of(item)) for index, item in enumerate(inputs)
         ]
         distinct = unique(domains)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 
+from airflow_provider_apollo.batching import chunked
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.hooks.resources.sequences import SEQUENCE_ENROLMENT_FLAGS, SEQUENCE_REMOVAL_MODES
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
@@ -18,7 +19,6 @@ from airflow_provider_apollo.operators._validation import (
     as_list,
     as_string_list,
     choice,
-    chunks,
     exactly_one,
     optional_string,
 )
@@ -125,7 +125,7 @@ class ApolloAddToSequenceOperator(ApolloBaseOperator):
         known = _records_by_id(self.contact_ids)
         added: list[str] = []
         skipped: dict[str, str] = {}
-        for batch in chunks(contact_ids, SEQUENCE_BATCH_SIZE):
+        for batch in chunked(contact_ids, SEQUENCE_BATCH_SIZE):
             sent_at = pendulum.now("UTC")
             answer = self.hook.add_contacts_to_sequence(
                 sequence_id,
@@ -248,7 +248,7 @@ class ApolloRemoveFromSequenceOperator(ApolloBaseOperator):
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
         mode = choice("mode", self.mode, REMOVE_MODES)
 
-        for batch in chunks(contact_ids, SEQUENCE_BATCH_SIZE):
+        for batch in chunked(contact_ids, SEQUENCE_BATCH_SIZE):
             self.hook.remove_contacts_from_sequences(sequence_ids, list(batch), mode=mode)
         self.log_summary(
             f"{mode}: {plural(len(contact_ids), 'contact')} in {plural(len(sequence_ids), 'sequence')}"

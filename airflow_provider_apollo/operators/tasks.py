@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 
+from airflow_provider_apollo.batching import chunked
 from airflow_provider_apollo.exceptions import ApolloAmbiguousWriteError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
 from airflow_provider_apollo.operators._validation import (
     as_contact_ids,
     choice,
-    chunks,
     optional_int,
     optional_string,
-    parse_datetime,
 )
 from airflow_provider_apollo.task_filters import TaskSelection
 from airflow_provider_apollo.task_types import TASK_PRIORITIES, TASK_TYPES
+from airflow_provider_apollo.timestamps import parse_instant
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -97,7 +97,7 @@ class ApolloCreateTasksOperator(ApolloBaseOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
-        due_at = parse_datetime("due_at", self.due_at)
+        due_at = parse_instant("due_at", self.due_at)
         choice("type", self.type, TASK_TYPES)
         choice("priority", self.priority, TASK_PRIORITIES)
         user_id = optional_string("user_id", self.user_id)
@@ -122,7 +122,7 @@ class ApolloCreateTasksOperator(ApolloBaseOperator):
                 raise _unconfirmed(self.type, len(to_create), attempts)
             attempts += 1
             try:
-                for batch in chunks(to_create, TASK_BATCH_SIZE):
+                for batch in chunked(to_create, TASK_BATCH_SIZE):
                     answer = self.hook.bulk_create_tasks(
                         list(batch),
                         type=self.type,

@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import PokeReturnValue
 
+from airflow_provider_apollo.batching import require_domain
 from airflow_provider_apollo.criteria import (
     Organization,
     PostingCriteria,
     hiring_signal,
     hiring_summary,
-    normalize_domain,
-    parse_timestamp,
     string_list,
 )
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
+from airflow_provider_apollo.timestamps import parse_instant
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -122,19 +122,18 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
                     "data interval (a manual or asset-triggered run?). Pass posted_after, e.g. "
                     '"{{ macros.ds_add(ds, -7) }}".'
                 )
-            posted_after = parse_timestamp("data_interval_start", interval_start)
+            posted_after = parse_instant("data_interval_start", interval_start)
         else:
-            posted_after = parse_timestamp("posted_after", self.posted_after)
+            posted_after = parse_instant("posted_after", self.posted_after)
         keywords: tuple[str, ...] = ()
         if self.title_keywords not in (None, "", [], ()):
             keywords = tuple(string_list("title_keywords", self.title_keywords))
         return PostingCriteria(posted_after=posted_after, title_keywords=keywords)
 
     def _watched_domains(self) -> list[str]:
-        domains = [
-            normalize_domain(d) for d in string_list("organization_domains", self.organization_domains)
-        ]
-        return list(dict.fromkeys(domain for domain in domains if domain))
+        given = string_list("organization_domains", self.organization_domains)
+        domains = [require_domain(f"organization_domains[{i}]", d) for i, d in enumerate(given)]
+        return list(dict.fromkeys(domains))
 
     # -------------------------------------------------------------- domain resolution
     def _resolve(self, context: Context) -> list[Organization]:

@@ -195,8 +195,8 @@ def test_due_at_forms_are_normalised_to_utc(hook, apollo, attach, context, due_a
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"due_at": "next tuesday"}, "due_at must be a datetime or an ISO 8601 string"),
-        ({"due_at": "09:00"}, "due_at must be a datetime or an ISO 8601 string"),
+        ({"due_at": "next tuesday"}, "due_at=.next tuesday. is not an ISO 8601 timestamp"),
+        ({"due_at": "09:00"}, "due_at=.09:00. is not an ISO 8601 date-time"),
         ({"due_at": None}, "due_at must be a datetime"),
         ({"type": "meeting"}, "type must be one of 'call', 'outreach_manual_email', 'action_item'"),
         ({"priority": "urgent"}, "priority must be one of 'high', 'medium', 'low'"),

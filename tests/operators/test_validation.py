@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_apollo.batching import require_domain
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.operators._people import identity, match_details
-from airflow_provider_apollo.operators._validation import as_contact_ids, as_list, normalise_domain
+from airflow_provider_apollo.operators._validation import as_contact_ids, as_list
 
 
 @pytest.mark.parametrize(
@@ -18,7 +19,7 @@ from airflow_provider_apollo.operators._validation import as_contact_ids, as_lis
     ],
 )
 def test_domains_are_normalised(given, expected):
-    assert normalise_domain("domains[0]", given) == expected
+    assert require_domain("domains[0]", given) == expected
 
 
 def test_lists_of_lists_from_mapped_upstreams_are_flattened_and_single_items_wrapped():

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_apollo.batching import require_domain
 from airflow_provider_apollo.criteria import (
     TASK_RESULT_FIELDS,
     PostingCriteria,
     TaskCriteria,
-    normalize_domain,
-    parse_timestamp,
     string_list,
 )
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.timestamps import parse_instant
 
 UTC = datetime.timezone.utc
 MARCH_1 = datetime.datetime(2026, 3, 1, tzinfo=UTC)
@@ -50,7 +50,7 @@ class TestArguments:
         ],
     )
     def test_domains_are_normalised_to_what_apollo_enriches_by(self, raw: str, domain: str) -> None:
-        assert normalize_domain(raw) == domain
+        assert require_domain("organization_domains[0]", raw) == domain
 
     @pytest.mark.parametrize(
         "value",
@@ -63,14 +63,14 @@ class TestArguments:
         ],
     )
     def test_timestamps_parse_to_the_same_utc_instant(self, value: Any) -> None:
-        parsed = parse_timestamp("posted_after", value)
+        parsed = parse_instant("posted_after", value)
         assert parsed == MARCH_1
         assert parsed.utcoffset() == datetime.timedelta(0)
 
     @pytest.mark.parametrize("value", ["yesterday", "2026-13-01", "P1D", "", 20260301])
     def test_unparseable_timestamps_name_the_argument(self, value: Any) -> None:
         with pytest.raises(ApolloConfigurationError, match="posted_after"):
-            parse_timestamp("posted_after", value)
+            parse_instant("posted_after", value)
 
 
 class TestPostingCriteria:

@@ -6,41 +6,26 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_apollo.batching import normalize_linkedin
 from airflow_provider_apollo.hooks.answers import answer_object
 from airflow_provider_apollo.hooks.arguments import require_id, require_ids, require_records
 from airflow_provider_apollo.hooks.resources.crm import CONTACTS, CrmRecords
 from airflow_provider_apollo.pagination import MAX_PER_PAGE, page_info, page_records
+from airflow_provider_apollo.record_matching import contact_identity
 
 
 def contact_lookup_keys(record: Mapping[str, Any]) -> list[str]:
     """Keys in matching priority: Apollo person id, email, LinkedIn URL, first + last name + company.
 
-    People API search answers no email, LinkedIn URL or full last name, only the person's
-    ``id``; a contact Apollo linked to that person carries it as ``person_id``.
+    The same identity as bulk creates use (``record_matching.contact_identity``). People API
+    search answers no email, LinkedIn URL or full last name, only the person's ``id``; a
+    contact Apollo linked to that person carries it as ``person_id``.
 
     :param record: a person (search result, enrichment input or match) or a contact.
     """
-    keys = []
     # A contact has a ``person_id`` member (null when Apollo linked no person); a person's id is ``id``.
-    person_id = record.get("person_id") if "person_id" in record else record.get("id")
-    if isinstance(person_id, str) and person_id.strip():
-        keys.append(f"person:{person_id.strip()}")
-    email = record.get("email")
-    if isinstance(email, str) and email.strip():
-        keys.append(f"email:{email.strip().lower()}")
-    linkedin = normalize_linkedin(record.get("linkedin_url"))
-    if linkedin:
-        keys.append(f"linkedin:{linkedin}")
-    organization = record.get("organization")
-    company = record.get("organization_name") or (
-        organization.get("name") if isinstance(organization, Mapping) else None
-    )
-    parts = [record.get("first_name"), record.get("last_name"), company]
-    if all(isinstance(v, str) and v.strip() for v in parts):
-        first, last, company_name = (" ".join(str(v).lower().split()) for v in parts)
-        keys.append(f"name+company:{first} {last}|{company_name}")
-    return keys
+    own_id = None if "person_id" in record else record.get("id")
+    identity = contact_identity(record, person_id=own_id if isinstance(own_id, str) else None)
+    return [f"{kind}:{value}" for kind, value in identity.items()]
 
 
 def _keyword_for(person: Mapping[str, Any]) -> str | None:
