@@ -12,7 +12,8 @@ Rules (documented in docs/hook.md):
   accepted for loopback hosts (the local sandbox): anywhere else the key would travel in
   clear text.
 * extras: a JSON object with ``timeout`` (seconds, default 30), ``max_retries`` (default 5),
-  ``auth_type`` (``api_key`` | ``oauth``), ``max_quota_wait`` (seconds, default 900). Extras
+  ``auth_type`` (``api_key`` | ``oauth``), ``max_quota_wait`` (seconds, default 900),
+  ``max_concurrency`` (requests of one task in flight at once, default 8). Extras
   that are not a JSON object are refused rather than silently replaced by the defaults.
 """
 
@@ -32,6 +33,9 @@ API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_MAX_QUOTA_WAIT = 900.0
+#: Requests of one task in flight at once: enough to keep a paid plan's per-minute quota busy
+#: at a few seconds of latency per bulk call; the quota tracker still admits each one.
+DEFAULT_MAX_CONCURRENCY = 8
 AUTH_TYPES: tuple[str, ...] = ("api_key", "oauth")
 
 AuthType = Literal["api_key", "oauth"]
@@ -64,6 +68,7 @@ class ApolloConnectionConfig:
     :param timeout: seconds per request.
     :param max_retries: retries after the first attempt for retryable failures.
     :param max_quota_wait: the longest wait (seconds) for a rate-limit window to reopen.
+    :param max_concurrency: requests of one task in flight at once (1: one at a time).
     """
 
     conn_id: str
@@ -73,13 +78,15 @@ class ApolloConnectionConfig:
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     max_quota_wait: float = DEFAULT_MAX_QUOTA_WAIT
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
 
     def __repr__(self) -> str:
         # The dataclass repr would print the key; tracebacks and debuggers show reprs.
         return (
             f"ApolloConnectionConfig(conn_id={self.conn_id!r}, base_url={self.base_url!r}, "
             f"auth_type={self.auth_type!r}, timeout={self.timeout!r}, "
-            f"max_retries={self.max_retries!r}, max_quota_wait={self.max_quota_wait!r})"
+            f"max_retries={self.max_retries!r}, max_quota_wait={self.max_quota_wait!r}, "
+            f"max_concurrency={self.max_concurrency!r})"
         )
 
     def auth_headers(self) -> dict[str, str]:
@@ -256,6 +263,12 @@ def read_connection(
         raise ApolloConfigurationError(
             f"Connection '{conn_id}': max_retries must be zero or more, got {resolved_retries!r}."
         )
+    max_concurrency = _int_extra(extras, "max_concurrency", DEFAULT_MAX_CONCURRENCY, conn_id=conn_id)
+    if max_concurrency < 1:
+        raise ApolloConfigurationError(
+            f"Connection '{conn_id}': max_concurrency must be 1 or more (1 sends one request at a "
+            f"time), got {max_concurrency!r}."
+        )
     return ApolloConnectionConfig(
         conn_id=conn_id,
         api_key=api_key,
@@ -264,4 +277,5 @@ def read_connection(
         timeout=resolved_timeout,
         max_retries=resolved_retries,
         max_quota_wait=_number_extra(extras, "max_quota_wait", DEFAULT_MAX_QUOTA_WAIT, conn_id=conn_id),
+        max_concurrency=max_concurrency,
     )

@@ -7,17 +7,27 @@ contains the API key or a whole response body (bodies can hold personal data).
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 
 class ApolloError(AirflowException):
-    """Base class of every error raised by the Apollo provider."""
+    """Base class of every error raised by the Apollo provider.
+
+    A bulk call that fails part-way carries what it already had: ``partial_results`` (one
+    entry per input, ``None`` where nothing is known) and ``unresolved`` (indices of the
+    inputs without a known result: never sent, or their answer was lost), so results already
+    paid for are not lost with the error.
+    """
 
     def __init__(self, message: str, *, endpoint: str | None = None, status_code: int | None = None) -> None:
         super().__init__(message)
         self.endpoint = endpoint
         # Apollo's HTTP status (None before any answer); shadows AirflowException's API status.
         self.status_code = status_code  # type: ignore[assignment]
+        self.partial_results: list[Any] | None = None
+        self.unresolved: tuple[int, ...] = ()
 
 
 class ApolloConfigurationError(ApolloError, AirflowFailException, ValueError):
@@ -67,7 +77,13 @@ class ApolloQuotaExhaustedError(ApolloRateLimitError):
 
 
 class ApolloTransientError(ApolloError):
-    """HTTP 5xx, a dropped connection or a timeout that outlived the retries."""
+    """HTTP 5xx, a dropped connection or a timeout that outlived the retries.
+
+    ``reached_apollo`` is False only when the connection failed while connecting, so Apollo
+    cannot have acted on (nor charged for) the request.
+    """
+
+    reached_apollo: bool = True
 
 
 class ApolloAmbiguousWriteError(ApolloTransientError):

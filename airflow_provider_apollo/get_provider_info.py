@@ -88,6 +88,11 @@ def get_provider_info() -> dict[str, Any]:
                         "schema": {"type": ["number", "null"], "default": 900, "minimum": 0},
                         "description": "Longest wait for a rate-limit window to reopen before failing.",
                     },
+                    "max_concurrency": {
+                        "label": "Max concurrent requests",
+                        "schema": {"type": ["integer", "null"], "default": 8, "minimum": 1},
+                        "description": "Requests of one task in flight at once (1: one at a time).",
+                    },
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port", "login", "extra"],
@@ -99,6 +104,7 @@ def get_provider_info() -> dict[str, Any]:
                         "max_retries": "5",
                         "auth_type": "api_key",
                         "max_quota_wait": "900",
+                        "max_concurrency": "8",
                     },
                 },
             }

@@ -273,17 +273,17 @@ class QuotaTracker:
             ``max_quota_wait``, or for an unknown time.
         """
         name = window or "minute"
-        if retry_after is None:
-            if name in ("hour", "day"):
-                raise self._exhausted(endpoint, name, None)
+        if retry_after is None and name not in ("hour", "day"):
             return  # a minute window: the retry policy backs off
-        if retry_after > self.max_quota_wait:
-            raise self._exhausted(endpoint, name, retry_after)
         with self._lock:
             state = self._state(endpoint)
             state.probing = False
-            reopen = self._clock() + retry_after
+            # Remembered even when failing fast: other requests of this process in flight or
+            # queued then fail at once instead of probing the closed window again.
+            reopen = self._clock() + (math.inf if retry_after is None else retry_after)
             state.reopen_at[name] = max(reopen, state.reopen_at.get(name, reopen))
+        if retry_after is None or retry_after > self.max_quota_wait:
+            raise self._exhausted(endpoint, name, retry_after)
 
     def plan(self, endpoint: str) -> PacingDecision:
         """Decide whether the next request to ``endpoint`` may go now.
@@ -310,7 +310,7 @@ class QuotaTracker:
                         unknown_window = name
             if wait_window is not None:
                 if wait > self.max_quota_wait:
-                    raise self._exhausted(endpoint, wait_window, wait)
+                    raise self._exhausted(endpoint, wait_window, wait if math.isfinite(wait) else None)
                 return PacingDecision(wait=wait + REOPEN_MARGIN_SECONDS, window=wait_window)
             if unknown_window is not None:
                 if state.probing:

@@ -121,8 +121,11 @@ def test_never_waits_longer_than_max_quota_wait(retry_after: float, window: str)
 def test_hour_or_day_429_without_retry_after_fails_fast() -> None:
     tracker = QuotaTracker(max_quota_wait=900, clock=Clock())
     for window in ("hour", "day"):
-        with pytest.raises(ApolloQuotaExhaustedError, match=f"per-{window} quota for x"):
-            tracker.observe_rate_limited("x", window=window, retry_after=None)
+        with pytest.raises(ApolloQuotaExhaustedError, match=f"per-{window} quota for {window}-ep"):
+            tracker.observe_rate_limited(f"{window}-ep", window=window, retry_after=None)
+        # Remembered: the next request of this process fails at once instead of probing again.
+        with pytest.raises(ApolloQuotaExhaustedError, match="did not say when it reopens"):
+            tracker.plan(f"{window}-ep")
     tracker.observe_rate_limited("x", window="minute", retry_after=None)  # left to the backoff
     assert tracker.plan("x").wait == 0
 

@@ -28,6 +28,7 @@ from airflow_provider_apollo.endpoints import normalize_path, path_template
 from airflow_provider_apollo.exceptions import (
     ApolloAmbiguousWriteError,
     ApolloConfigurationError,
+    ApolloError,
     ApolloRateLimitError,
     ApolloResponseError,
     ApolloTransientError,
@@ -167,7 +168,24 @@ def network_error(
             "resent: look for what exists before creating again.",
             endpoint=call.path,
         )
-    return ApolloTransientError(message, endpoint=call.path)
+    error = ApolloTransientError(message, endpoint=call.path)
+    error.reached_apollo = not failure.before_sending
+    return error
+
+
+def may_have_acted(error: ApolloError) -> bool:
+    """Whether Apollo may have done the work of a failed call (and charged for it).
+
+    A 429 and the other 4xx are refusals before any work; so is a connection that failed
+    while connecting. A 5xx, a lost or unreadable answer may hide work done.
+
+    :param error: the error one attempt raised.
+    """
+    if isinstance(error, ApolloRateLimitError):
+        return False
+    if isinstance(error, ApolloTransientError):
+        return error.reached_apollo
+    return isinstance(error, ApolloResponseError)
 
 
 class HttpAnswer(Protocol):

@@ -23,6 +23,7 @@ from airflow_provider_apollo.hooks import api_call
 from airflow_provider_apollo.hooks.client_base import ApolloClientBase
 from airflow_provider_apollo.hooks.resources.organizations import job_postings_query
 from airflow_provider_apollo.pagination import PagedQuery, PageWalk
+from airflow_provider_apollo.quota import QuotaTracker
 from airflow_provider_apollo.retry import a_call_with_retries
 from airflow_provider_apollo.task_filters import TaskSelection
 
@@ -123,12 +124,23 @@ class ApolloAsyncHook(ApolloClientBase):
         )
 
     async def _a_do_api_call(self, call: api_call.ApiCall, config: ApolloConnectionConfig) -> Any:
-        """Send ``call`` once: pace, send, read the answer."""
+        """Send ``call`` once: wait for admission (quota, requests in flight), send, read the answer."""
         client = await self._get_client(config)
         quota = self._quota_for(config)
-        wait = self._pacing_wait(quota, call)
-        if wait > 0:
-            await self._sleep(wait)
+        while (admission := self._admission_wait(quota, call)).wait > 0:
+            await self._sleep(admission.wait)
+        try:
+            return await self._send(client, call, config, quota)
+        finally:
+            self._answered(call)
+
+    async def _send(
+        self,
+        client: httpx.AsyncClient,
+        call: api_call.ApiCall,
+        config: ApolloConnectionConfig,
+        quota: QuotaTracker,
+    ) -> Any:
         self._count_request()
         self.log.debug("Apollo request: %s", call.where)
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from airflow.sdk import BaseHook
 
@@ -17,8 +18,33 @@ from airflow_provider_apollo.connection import ApolloConnectionConfig, Connectio
 from airflow_provider_apollo.endpoints import normalize_path, path_template
 from airflow_provider_apollo.hooks.api_call import ApiCall
 from airflow_provider_apollo.pagination import PageProgress
-from airflow_provider_apollo.quota import QuotaStatus, QuotaTracker
+from airflow_provider_apollo.quota import WINDOWS, QuotaStatus, QuotaTracker
 from airflow_provider_apollo.retry import RetryPolicy
+
+#: How long a request waits for one of this hook's requests in flight to be answered.
+IN_FLIGHT_POLL_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What stands between a request and the wire.
+
+    :param wait: seconds to wait before asking again (0: send now; it is counted in flight).
+    :param for_answer: the wait is for one of this hook's requests in flight to be answered
+        (a sync caller waits on the answer itself rather than sleeping).
+    """
+
+    wait: float
+    for_answer: bool = False
+
+
+def _requests_left(status: QuotaStatus | None) -> int | None:
+    """The fewest requests left in any window the last answer reported (``None``: unknown)."""
+    if status is None:
+        return None
+    known = [status.window(name).left for name in WINDOWS]
+    lefts = [left for left in known if left is not None]
+    return min(lefts) if lefts else None
 
 
 def _mask(secret: str) -> None:
@@ -60,6 +86,10 @@ class ApolloClientBase(BaseHook):
         self._requests_sent = 0
         self._credits_spent = 0.0
         self._quota: QuotaTracker | None = None
+        self._in_flight: dict[str, int] = {}
+        self._answered_once: set[str] = set()
+        # Threads waiting for one of this hook's requests to be answered wake up on this.
+        self._answer_arrived = threading.Condition(self._counters_lock)
         self._init_seams()
 
     def _init_seams(self) -> None:
@@ -110,8 +140,14 @@ class ApolloClientBase(BaseHook):
         status = self.quota_status(endpoint)
         return status.describe() if status else "no quota reported yet"
 
-    def _pacing_wait(self, quota: QuotaTracker, call: ApiCall) -> float:
-        """Seconds to wait before sending ``call`` (0: now), logging why."""
+    def _admission_wait(self, quota: QuotaTracker, call: ApiCall) -> Admission:
+        """Whether ``call`` may be sent now (then it is counted in flight), or what to wait for.
+
+        The quota tracker paces by what Apollo's last answer said. Requests of this hook still
+        in flight are not in that answer yet, so a request is admitted only while fewer are in
+        flight than the windows have requests left (and only one before the first answer told
+        the windows): concurrency never provokes a 429.
+        """
         decision = quota.plan(call.template)
         if decision.wait > 0:
             self.log.info(
@@ -120,15 +156,29 @@ class ApolloClientBase(BaseHook):
                 decision.window,
                 decision.wait,
             )
-        elif decision.probe:
+            return Admission(wait=decision.wait)
+        with self._counters_lock:
+            in_flight = self._in_flight.get(call.template, 0)
+            # Until one answer told the windows, one request at a time: it learns them.
+            limit = _requests_left(quota.status(call.template)) if call.template in self._answered_once else 1
+            if not decision.probe and limit is not None and in_flight >= max(limit, 1):
+                return Admission(wait=IN_FLIGHT_POLL_SECONDS, for_answer=True)
+            self._in_flight[call.template] = in_flight + 1
+        if decision.probe:
             self.log.info(
                 "%s: the %s window reported 0 requests left; sending one request to learn when it reopens.",
                 call.template,
                 decision.window,
             )
-        return decision.wait
+        return Admission(wait=0.0)
 
-    # --------------------------------------------------------------------- calls
+    def _answered(self, call: ApiCall) -> None:
+        """``call`` is no longer in flight (answered or failed)."""
+        with self._answer_arrived:
+            self._in_flight[call.template] -= 1
+            self._answered_once.add(call.template)
+            self._answer_arrived.notify_all()
+
     @staticmethod
     def _retry_policy(config: ApolloConnectionConfig, max_retries: int | None) -> RetryPolicy:
         # The pacer waits out a 429's Retry-After before the next attempt: the retry must not wait too.

@@ -12,6 +12,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_apollo.connection import ApolloConnectionConfig
+from airflow_provider_apollo.credit_budget import CreditBudget
+from airflow_provider_apollo.exceptions import ApolloBudgetExceededError, ApolloError
 from airflow_provider_apollo.hooks import api_call
 from airflow_provider_apollo.hooks.client_base import ApolloClientBase
 from airflow_provider_apollo.pagination import PagedQuery, iter_records
@@ -94,6 +96,9 @@ class ApolloSyncClient(ApolloClientBase):
         creates: bool = False,
         idempotent: bool = True,
         max_retries: int | None = None,
+        budget: CreditBudget | None = None,
+        worst_case: float = 0.0,
+        reserved: bool = False,
     ) -> Any:
         """Send one request to ``{base_url}/{path}`` and return the decoded JSON body.
 
@@ -108,11 +113,25 @@ class ApolloSyncClient(ApolloClientBase):
         :param creates: the request creates a record.
         :param idempotent: sending it twice cannot create a duplicate.
         :param max_retries: overrides the connection's retry budget for this call.
+        :param budget: for a call that costs credits: each attempt first reserves
+            ``worst_case`` in it, and an attempt whose answer is lost counts as charged. The
+            caller settles the last reservation with what the answer reports.
+        :param worst_case: the most credits one attempt can cost.
+        :param reserved: the caller already reserved ``worst_case`` for the first attempt.
         :raises ApolloError: a subclass per failure kind (see ``exceptions.py``).
+        :raises ApolloBudgetExceededError: another attempt could exceed the budget.
         """
         call = api_call.prepare_call(method, path, params, json, unsafe_write=creates and not idempotent)
+        prepaid = [reserved]  # only the first attempt can use the caller's reservation
+
+        def attempt() -> Any:
+            if budget is None:
+                return self._do_api_call(call)
+            first, prepaid[0] = prepaid[0], False
+            return self._do_charged_call(call, budget, worst_case, prepaid=first)
+
         return call_with_retries(
-            lambda: self._do_api_call(call),
+            attempt,
             policy=self._retry_policy(self.config, max_retries),
             sleep=self._sleep,
             description=call.where,
@@ -120,13 +139,39 @@ class ApolloSyncClient(ApolloClientBase):
         )
 
     def _do_api_call(self, call: api_call.ApiCall) -> Any:
-        """Send ``call`` once: pace, send, read the answer."""
+        """Send ``call`` once: wait for admission (quota, requests in flight), send, read the answer."""
+        config, quota = self.config, self.quota
+        while (admission := self._admission_wait(quota, call)).wait > 0:
+            if admission.for_answer:
+                with self._answer_arrived:
+                    self._answer_arrived.wait(admission.wait)
+            else:
+                self._sleep(admission.wait)
+        try:
+            return self._send(call, config, quota)
+        finally:
+            self._answered(call)
+
+    def _do_charged_call(
+        self, call: api_call.ApiCall, budget: CreditBudget, worst_case: float, *, prepaid: bool
+    ) -> Any:
+        """One attempt at a paid call, its worst case reserved first (see :class:`CreditBudget`)."""
+        if not prepaid and not budget.reserve(worst_case):
+            raise ApolloBudgetExceededError(
+                f"Sending {call.where} again could cost up to {worst_case:g} more credits and exceed "
+                f"the budget of {budget.limit:g} (so far {budget.describe()}): not sent. Raise "
+                "max_credits, or run the task again later for the people left out.",
+                endpoint=call.path,
+            )
+        try:
+            return self._do_api_call(call)
+        except ApolloError as error:
+            (budget.lose if api_call.may_have_acted(error) else budget.release)(worst_case)
+            raise
+
+    def _send(self, call: api_call.ApiCall, config: ApolloConnectionConfig, quota: QuotaTracker) -> Any:
         import requests
 
-        config, quota = self.config, self.quota
-        wait = self._pacing_wait(quota, call)
-        if wait > 0:
-            self._sleep(wait)
         self._count_request()
         self.log.debug("Apollo request: %s", call.where)
         try:

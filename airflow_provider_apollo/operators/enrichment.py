@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_apollo.batching import require_domain
+from airflow_provider_apollo.credit_budget import CreditBudget
 from airflow_provider_apollo.exceptions import (
     ApolloBudgetExceededError,
     ApolloConfigurationError,
@@ -28,11 +29,6 @@ from airflow_provider_apollo.webhooks import public_https_url
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-#: Apollo's ``people/bulk_match`` takes at most 10 people per call.
-BULK_MATCH_SIZE = 10
-#: Worst-case credits for one person: 1 for the match, 8 more if a mobile number is revealed.
-MATCH_CREDITS = 1
-PHONE_CREDITS = 8
 #: Every status a person's result can have.
 PERSON_STATUSES = ("matched", "not_found", "existing_contact", "skipped_budget")
 #: The XCom key under which results already paid for are kept when the task fails.
@@ -123,17 +119,18 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
         existing = self._existing_contacts(unique_keys, details_by_key)
         to_enrich = [key for key in unique_keys if key not in existing]
         enriched: dict[PersonKey, dict[str, Any] | None] = {}
+        budget = CreditBudget(max_credits)
         try:
-            self._enrich(to_enrich, details_by_key, enriched, max_credits, webhook_url)
+            self._enrich(to_enrich, details_by_key, enriched, budget, webhook_url)
         except ApolloError:
             if enriched:
                 results = self._results(people, keys, existing, enriched)
                 self._keep_partial_results(context, results, output_path)
                 self.log.error(
-                    "Apollo failed after %s had been enriched (%s credits); their results are in XCom "
+                    "Apollo failed after %s had been enriched (%s); their results are in XCom "
                     "key %r of this task.",
                     plural(len(enriched), "person"),
-                    format_credits(self.hook.credits_spent),
+                    budget.describe(),
                     PARTIAL_RESULTS_KEY,
                 )
             raise
@@ -149,6 +146,8 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
             outcome += f", {counts['skipped_budget']} skipped for the budget of {max_credits} credits"
         if len(unique_keys) < len(people):
             outcome += f" ({plural(len(people) - len(unique_keys), 'repeated input')} paid for once)"
+        if budget.at_risk:
+            outcome += f"; charged {budget.describe()}"
         self.log_summary(outcome)
 
         if counts["skipped_budget"] and self.on_budget_exhausted == "fail":
@@ -157,7 +156,7 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
                 f"max_credits={max_credits} would be exceeded: {counts['skipped_budget']} of "
                 f"{len(people)} people were not enriched ({counts['matched']} matched, "
                 f"{counts['not_found']} not found, {counts['existing_contact']} existing contacts; "
-                f"{format_credits(self.hook.credits_spent)} credits spent). The results already paid for "
+                f"{budget.describe()} spent). The results already paid for "
                 f"are in XCom key {PARTIAL_RESULTS_KEY!r} of this task. Raise max_credits, or set "
                 "on_budget_exhausted='skip' to let the task succeed with them marked skipped_budget."
             )
@@ -177,45 +176,39 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
         keys: Sequence[PersonKey],
         details_by_key: Mapping[PersonKey, Mapping[str, str]],
         enriched: dict[PersonKey, dict[str, Any] | None],
-        max_credits: int | None,
+        budget: CreditBudget,
         webhook_url: str | None,
     ) -> None:
-        """Enrich ``keys`` batch by batch into ``enriched``, within ``max_credits``.
+        """Enrich ``keys`` into ``enriched``, within ``budget``; people left out stay absent.
 
-        Batches go one call at a time so that a failure keeps what was already paid for, and
-        so that the budget left is re-read from the credits actually spent (people not
-        found cost nothing) before deciding the size of the next batch.
+        The hook sends the batches (several in flight) only once their worst case fits in the
+        budget, lost answers counted as charged. Results already paid for reach ``enriched``
+        even when a batch fails, so the caller can keep them.
         """
-        worst_case = MATCH_CREDITS + (PHONE_CREDITS if self.reveal_phone_number else 0)
-        start_credits = self.hook.credits_spent
-        pending = list(keys)
-        while pending:
-            size = min(BULK_MATCH_SIZE, len(pending))
-            if max_credits is not None:
-                left = max_credits - (self.hook.credits_spent - start_credits)
-                size = min(size, int(left // worst_case))
-                if size <= 0:
-                    self.log.warning(
-                        "Budget of %d credits reached: %s left out (marked skipped_budget).",
-                        max_credits,
-                        plural(len(pending), "person"),
-                    )
-                    return
-            batch, pending = pending[:size], pending[size:]
+        if not keys:
+            return
+        try:
             matches = self.hook.bulk_enrich_people(
-                [details_by_key[key] for key in batch],
+                [details_by_key[key] for key in keys],
                 reveal_personal_emails=self.reveal_personal_emails,
                 reveal_phone_number=self.reveal_phone_number,
                 webhook_url=webhook_url,
+                budget=budget,
             )
-            enriched.update(zip(batch, matches, strict=True))
-            self.log.info(
-                "Enriched %d/%d: %d matched so far, %s credits spent.",
-                len(enriched),
-                len(keys),
-                sum(1 for match in enriched.values() if match),
-                format_credits(self.hook.credits_spent - start_credits),
+        except ApolloError as error:
+            known = error.partial_results or [None] * len(keys)
+            unresolved = set(error.unresolved)
+            enriched.update((key, known[i]) for i, key in enumerate(keys) if i not in unresolved)
+            if not isinstance(error, ApolloBudgetExceededError):
+                raise
+            self.log.warning(
+                "Budget of %s credits reached: %s left out (marked skipped_budget); %s.",
+                format_credits(budget.limit or 0),
+                plural(len(unresolved), "person"),
+                budget.describe(),
             )
+            return
+        enriched.update(zip(keys, matches, strict=True))
 
     @staticmethod
     def _results(

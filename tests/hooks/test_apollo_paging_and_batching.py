@@ -140,7 +140,8 @@ def test_25_people_go_out_as_10_10_5_and_come_back_aligned(
 ) -> None:
     api.post(f"{BASE}/people/bulk_match", json=aligned_answer)
     results = hook.bulk_enrich_people(inputs(25))
-    assert [len(r.json()["details"]) for r in api.request_history] == [10, 10, 5]
+    # Several batches are in flight at once, so they may reach Apollo in any order.
+    assert sorted(len(r.json()["details"]) for r in api.request_history) == [5, 10, 10]
     assert len(results) == 25
     for i, result in enumerate(results):
         assert result == (None if i in NOT_FOUND else person(i))

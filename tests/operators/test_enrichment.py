@@ -7,11 +7,13 @@ from unittest.mock import MagicMock
 
 import pytest
 
+from airflow_provider_apollo.connection import ApolloConnectionConfig
 from airflow_provider_apollo.exceptions import (
     ApolloBudgetExceededError,
     ApolloConfigurationError,
     ApolloRateLimitError,
 )
+from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators.enrichment import (
     ApolloEnrichOrganizationsOperator,
     ApolloEnrichPeopleOperator,
@@ -19,15 +21,32 @@ from airflow_provider_apollo.operators.enrichment import (
 
 
 class FakeApolloPeople:
-    """Apollo's enrichment as the hook double sees it: who exists, who is a contact, what it costs."""
+    """Apollo's enrichment as the hook double sees it: who exists, who is a contact, what it costs.
+
+    ``bulk_enrich_people`` runs the real hook's batching and budget code (one batch in flight,
+    so batches arrive in order); only the ``people/bulk_match`` request itself is faked here.
+    """
 
     def __init__(self, hook: MagicMock, known_emails: Sequence[str], known_ids: Sequence[str] = ()) -> None:
         self.hook = hook
         self.known_emails = set(known_emails)
         self.known_ids = set(known_ids)
         self.contacts: dict[str, dict[str, Any]] = {}
-        hook.bulk_enrich_people.side_effect = self.bulk_enrich_people
+        self.sent: list[list[dict[str, Any]]] = []  # the details of each bulk_match request
+        self.options: list[dict[str, Any]] = []  # the other members of each request
+        self.fail_on_request: int | None = None  # 1-based request number that fails
+        real = ApolloHook()
+        real.__dict__["config"] = ApolloConnectionConfig(
+            conn_id="fake", api_key="fake-key", base_url="https://api.apollo.io/api/v1", max_concurrency=1
+        )
+        real.request = self._bulk_match  # type: ignore[method-assign]
+        hook.bulk_enrich_people.side_effect = real.bulk_enrich_people
         hook.find_existing_contacts.side_effect = self.find_existing_contacts
+
+    @property
+    def batches(self) -> list[int]:
+        """How many people each request carried."""
+        return [len(details) for details in self.sent]
 
     def _person(self, details: Mapping[str, Any]) -> dict[str, Any] | None:
         if details.get("id") in self.known_ids:
@@ -36,13 +55,19 @@ class FakeApolloPeople:
             return {"id": f"person-{details['email']}", "email": details["email"]}
         return None
 
-    def bulk_enrich_people(self, details: Sequence[Mapping[str, Any]], **kwargs: Any) -> list[Any]:
-        assert len(details) <= 10, "the operator must not hand the hook more than one batch per call"
-        matches = [self._person(detail) for detail in details]
-        per_match = 9 if kwargs.get("reveal_phone_number") else 1
-        self.hook.credits_spent += per_match * sum(1 for match in matches if match)
+    def _bulk_match(self, method: str, path: str, *, json: Mapping[str, Any], **_: Any) -> dict[str, Any]:
+        assert (method, path) == ("POST", "people/bulk_match")
+        details = list(json["details"])
+        assert len(details) <= 10, "Apollo takes at most 10 people per bulk_match"
+        self.sent.append(details)
+        self.options.append({key: value for key, value in json.items() if key != "details"})
         self.hook.requests_sent += 1
-        return matches
+        if self.fail_on_request == len(self.sent):
+            raise ApolloRateLimitError("Daily quota of people/bulk_match used up.", window="day")
+        matches = [self._person(detail) for detail in details]
+        charged = (9 if json.get("reveal_phone_number") else 1) * sum(1 for match in matches if match)
+        self.hook.credits_spent += charged
+        return {"matches": matches, "credits_consumed": charged}
 
     def find_existing_contacts(self, people: Sequence[Mapping[str, Any]]) -> list[Any]:
         self.hook.requests_sent += 1
@@ -82,7 +107,7 @@ def test_results_are_aligned_with_inputs_and_say_what_happened(hook, attach, con
     assert result[2]["person"] is None
     assert result[3]["person"] == {"id": "c-bob", "email": "bob@acme.example"}
     # The existing contact was looked up (free) and never sent to enrichment.
-    sent = [d for call in hook.bulk_enrich_people.call_args_list for d in call.args[0]]
+    sent = [d for details in fake.sent for d in details]
     assert {"email": "bob@acme.example"} not in sent
     # A person from the search is matched by Apollo id, with the company from its nested organization.
     assert {"id": "5f1", "first_name": "Cy", "organization_name": "Acme", "domain": "acme.example"} in sent
@@ -105,7 +130,7 @@ def test_second_run_on_the_same_people_spends_no_credit(hook, attach, context):
     assert hook.credits_spent == 9  # nothing more
     # The three Apollo does not know are tried again: not found costs nothing.
     assert [r["status"] for r in second] == ["existing_contact"] * 9 + ["not_found"] * 3
-    assert hook.bulk_enrich_people.call_count == 2 + 1
+    assert fake.batches == [10, 2, 3]
 
 
 def test_skip_existing_contacts_false_enriches_everyone(hook, attach, context):
@@ -123,7 +148,7 @@ def test_skip_existing_contacts_false_enriches_everyone(hook, attach, context):
 
 
 def test_the_same_person_twice_is_paid_for_once(hook, attach, context, capsys):
-    FakeApolloPeople(hook, known_emails=["ann@acme.example"], known_ids=["5f1"])
+    fake = FakeApolloPeople(hook, known_emails=["ann@acme.example"], known_ids=["5f1"])
     people = [
         {"email": "ann@acme.example"},
         {"id": "5f1"},
@@ -134,20 +159,20 @@ def test_the_same_person_twice_is_paid_for_once(hook, attach, context, capsys):
     result = attach(ApolloEnrichPeopleOperator(task_id="e", people=people)).execute(context)
 
     assert [r["status"] for r in result] == ["matched"] * 4
-    assert hook.bulk_enrich_people.call_args.args[0] == [{"email": "ann@acme.example"}, {"id": "5f1"}]
+    assert fake.sent == [[{"email": "ann@acme.example"}, {"id": "5f1"}]]
     assert hook.credits_spent == 2
     assert "(2 repeated inputs paid for once)" in capsys.readouterr().out
 
 
 def test_budget_shrinks_the_last_batch_then_skips_the_rest(hook, attach, context):
     people = _emails(40)
-    FakeApolloPeople(hook, known_emails=[p["email"] for p in people])
+    fake = FakeApolloPeople(hook, known_emails=[p["email"] for p in people])
 
     result = attach(
         ApolloEnrichPeopleOperator(task_id="e", people=people, max_credits=25, on_budget_exhausted="skip")
     ).execute(context)
 
-    assert [len(call.args[0]) for call in hook.bulk_enrich_people.call_args_list] == [10, 10, 5]
+    assert fake.batches == [10, 10, 5]
     assert hook.credits_spent == 25
     assert [r["status"] for r in result] == ["matched"] * 25 + ["skipped_budget"] * 15
     assert all(r["person"] is None for r in result[25:])
@@ -156,21 +181,20 @@ def test_budget_shrinks_the_last_batch_then_skips_the_rest(hook, attach, context
 def test_budget_is_reread_from_credits_actually_spent(hook, attach, context):
     """People not found cost nothing, so the budget stretches further than its worst case."""
     people = _emails(30)
-    FakeApolloPeople(hook, known_emails=[p["email"] for p in people[::2]])  # half are unknown
+    fake = FakeApolloPeople(hook, known_emails=[p["email"] for p in people[::2]])  # half are unknown
 
     result = attach(
         ApolloEnrichPeopleOperator(task_id="e", people=people, max_credits=10, on_budget_exhausted="skip")
     ).execute(context)
 
     assert hook.credits_spent <= 10
-    sent = sum(len(call.args[0]) for call in hook.bulk_enrich_people.call_args_list)
-    assert sent > 10
+    assert sum(fake.batches) > 10
     assert sum(r["status"] == "matched" for r in result) == hook.credits_spent
 
 
 def test_phone_reveal_budget_counts_nine_credits_per_person(hook, attach, context):
     people = _emails(5)
-    FakeApolloPeople(hook, known_emails=[p["email"] for p in people])
+    fake = FakeApolloPeople(hook, known_emails=[p["email"] for p in people])
 
     result = attach(
         ApolloEnrichPeopleOperator(
@@ -183,12 +207,14 @@ def test_phone_reveal_budget_counts_nine_credits_per_person(hook, attach, contex
         )
     ).execute(context)
 
-    assert [len(call.args[0]) for call in hook.bulk_enrich_people.call_args_list] == [2]
-    assert hook.bulk_enrich_people.call_args.kwargs == {
-        "reveal_personal_emails": False,
-        "reveal_phone_number": True,
-        "webhook_url": "https://hooks.example.com/apollo",
-    }
+    assert fake.batches == [2]
+    assert fake.options == [
+        {
+            "reveal_personal_emails": False,
+            "reveal_phone_number": True,
+            "webhook_url": "https://hooks.example.com/apollo",
+        }
+    ]
     assert [r["status"] for r in result] == ["matched"] * 2 + ["skipped_budget"] * 3
 
 
@@ -213,15 +239,7 @@ def test_budget_exhausted_fails_after_keeping_what_was_paid_for(hook, attach, co
 def test_an_apollo_failure_midway_keeps_the_batches_already_paid_for(hook, attach, context):
     people = _emails(25)
     fake = FakeApolloPeople(hook, known_emails=[p["email"] for p in people])
-    calls = {"n": 0}
-
-    def second_batch_fails(details: Sequence[Mapping[str, Any]], **kwargs: Any) -> list[Any]:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise ApolloRateLimitError("Daily quota of people/bulk_match used up.", window="day")
-        return fake.bulk_enrich_people(details, **kwargs)
-
-    hook.bulk_enrich_people.side_effect = second_batch_fails
+    fake.fail_on_request = 2
     with pytest.raises(ApolloRateLimitError):
         attach(ApolloEnrichPeopleOperator(task_id="e", people=people)).execute(context)
 
@@ -231,12 +249,12 @@ def test_an_apollo_failure_midway_keeps_the_batches_already_paid_for(hook, attac
 
 
 def test_budget_zero_sends_nothing(hook, attach, context):
-    FakeApolloPeople(hook, known_emails=[])
+    fake = FakeApolloPeople(hook, known_emails=[])
     result = attach(
         ApolloEnrichPeopleOperator(task_id="e", people=_emails(3), max_credits=0, on_budget_exhausted="skip")
     ).execute(context)
     assert [r["status"] for r in result] == ["skipped_budget"] * 3
-    hook.bulk_enrich_people.assert_not_called()
+    assert fake.sent == []
 
 
 @pytest.mark.parametrize(

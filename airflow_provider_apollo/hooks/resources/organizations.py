@@ -6,10 +6,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_apollo.batching import realign_organizations, validate_domains
+from airflow_provider_apollo.credit_budget import CreditBudget
 from airflow_provider_apollo.exceptions import ApolloResponseError
 from airflow_provider_apollo.hooks.answers import answer_object
 from airflow_provider_apollo.hooks.api_call import endpoint_path
-from airflow_provider_apollo.hooks.resources.enrichment_batches import BulkEnrichment
+from airflow_provider_apollo.hooks.resources.enrichment_batches import BulkEnrichment, BulkEnrichmentCall
 from airflow_provider_apollo.hooks.resources.prospect_search import ORGANIZATION_SEARCH, ProspectSearches
 from airflow_provider_apollo.pagination import PagedQuery, validate_max_records, validate_per_page
 
@@ -84,25 +85,28 @@ class OrganizationsAPI(BulkEnrichment, ProspectSearches):
         self._add_credits(1)
         return organization
 
-    def bulk_enrich_organizations(self, domains: Sequence[str]) -> list[dict[str, Any] | None]:
+    def bulk_enrich_organizations(
+        self, domains: Sequence[str], *, budget: CreditBudget | None = None
+    ) -> list[dict[str, Any] | None]:
         """Any number of domains via ``POST /organizations/bulk_enrich`` in chunks of 10, aligned.
 
         Repeated domains are asked once. 1 credit per organization found.
 
         :param domains: company domains or website URLs.
+        :param budget: credits this call may spend, counted at their worst case (1 per domain).
         """
         normalized = validate_domains(domains)
         unique = list(dict.fromkeys(normalized))
-        placed = self._enrich_in_batches(
+        spec = BulkEnrichmentCall(
             "organizations/bulk_enrich",
-            unique,
             request_key="domains",
             answer_key="organizations",
             options={},
             realign=realign_organizations,
             credits_of=lambda found: float(sum(o is not None for o in found)),
+            worst_per_item=1.0,
         )
-        found = dict(zip(unique, placed, strict=True))
+        found = dict(zip(unique, self._enrich_in_batches(spec, unique, budget), strict=True))
         # A repeated domain gets its own copy, so changing one result cannot change another.
         return [None if (organization := found[d]) is None else dict(organization) for d in normalized]
 

@@ -11,9 +11,14 @@ from airflow_provider_apollo.batching import (
     realign_people,
     validate_person_details,
 )
+from airflow_provider_apollo.credit_budget import CreditBudget
 from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
 from airflow_provider_apollo.hooks.answers import answer_object
-from airflow_provider_apollo.hooks.resources.enrichment_batches import BulkEnrichment, reported_credits
+from airflow_provider_apollo.hooks.resources.enrichment_batches import (
+    BulkEnrichment,
+    BulkEnrichmentCall,
+    reported_credits,
+)
 from airflow_provider_apollo.hooks.resources.prospect_search import (
     LEGACY_PEOPLE_SEARCH,
     PEOPLE_SEARCH,
@@ -147,8 +152,9 @@ class PeopleAPI(BulkEnrichment, ProspectSearches):
         reveal_personal_emails: bool = False,
         reveal_phone_number: bool = False,
         webhook_url: str | None = None,
+        budget: CreditBudget | None = None,
     ) -> list[dict[str, Any] | None]:
-        """Any number of people via ``POST /people/bulk_match`` in chunks of 10.
+        """Any number of people via ``POST /people/bulk_match`` in chunks of 10, several in flight.
 
         Returns one entry per input, same order: the matched person or ``None``.
 
@@ -156,14 +162,18 @@ class PeopleAPI(BulkEnrichment, ProspectSearches):
         :param reveal_personal_emails: ask for personal emails.
         :param reveal_phone_number: ask for phone numbers (needs ``webhook_url``).
         :param webhook_url: where Apollo posts phone numbers.
+        :param budget: credits this call may spend, counted at their worst case (1 per
+            person, 9 with phone numbers), lost answers included.
+        :raises ApolloBudgetExceededError: the budget covers no more people; the error's
+            ``partial_results`` and ``unresolved`` say who was enriched and who was not.
         """
-        checked = validate_person_details(details)
-        return self._enrich_in_batches(
+        spec = BulkEnrichmentCall(
             "people/bulk_match",
-            checked,
             request_key="details",
             answer_key="matches",
             options=reveal_options(reveal_personal_emails, reveal_phone_number, webhook_url),
             realign=realign_people,
             credits_of=lambda placed: sum(person_credits(p) for p in placed if p is not None),
+            worst_per_item=1 + (MOBILE_PHONE_CREDITS if reveal_phone_number else 0),
         )
+        return self._enrich_in_batches(spec, validate_person_details(details), budget)
