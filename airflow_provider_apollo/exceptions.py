@@ -7,7 +7,7 @@ contains the API key or a whole response body (bodies can hold personal data).
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 
 class ApolloError(AirflowException):

@@ -22,7 +22,7 @@ from airflow_provider_apollo.operators._validation import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 #: ``contacts/update_stages`` is given at most this many contact ids per call.
 STAGE_UPDATE_SIZE = 100

@@ -26,7 +26,7 @@ from airflow_provider_apollo.operators._validation import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 #: Apollo's ``people/bulk_match`` takes at most 10 people per call.
 BULK_MATCH_SIZE = 10

@@ -21,7 +21,7 @@ from airflow_provider_apollo.operators._validation import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 TASK_TYPES = ("call", "outreach_manual_email", "action_item")
 PRIORITIES = ("high", "medium", "low")
