@@ -67,11 +67,6 @@ TARGETS: dict[str, Target] = {
     "3.1": Target("3.1.8", ("imports", "registration", "unit", "example")),
     "3.2": Target("3.2.2", ("imports", "registration")),
 }
-#: Proven by hand only (not in CI): see docs/airflow-versions.md.
-EXTRA_TARGETS: dict[str, Target] = {
-    "3.0": Target("3.0.6", ("imports", "registration", "unit", "example")),
-}
-
 
 # --------------------------------------------------------------------------- install
 def _python(target: Target) -> Path:
@@ -271,7 +266,7 @@ def prove(target: Target) -> list[str]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    every = {**TARGETS, **EXTRA_TARGETS}
+    every = TARGETS
     parser.add_argument("--only", choices=sorted(every), action="append", help="run only this minor")
     args = parser.parse_args(argv)
     targets = [every[minor] for minor in args.only] if args.only else list(TARGETS.values())

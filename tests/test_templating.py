@@ -61,7 +61,7 @@ def test_sensors_fail_fast_on_templates_too() -> None:
     with DAG("templating", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as dag:
         sensor = ApolloTasksSensor(task_id="wait_for_calls", contact_ids=["{{ ds }}"])
 
-    with pytest.raises(ApolloConfigurationError, match="'wait_for_calls'.*'ds' is undefined"):
+    with pytest.raises(ApolloConfigurationError, match=r"'wait_for_calls'.*'ds' is undefined"):
         sensor.render_template_fields(no_logical_date_context(dag), dag.get_template_env())
 
 

@@ -18,6 +18,7 @@ processes and takes a few minutes. A failed DAG run prints the log of each faile
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -189,10 +190,8 @@ class Airflow:
             _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + 20
         for process in self.processes.values():
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
         for process in self.processes.values():
             _signal_group(process, signal.SIGKILL)
             process.wait(timeout=10)
@@ -200,10 +199,8 @@ class Airflow:
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the group has already gone
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 # ------------------------------------------------------------------------- metadata DB
