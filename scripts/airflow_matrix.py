@@ -29,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -137,7 +138,8 @@ print(f"{len(names)} modules import on Airflow {found}")
 
 
 def check_imports(target: Target, env: dict[str, str]) -> str:
-    return run([str(_python(target)), "-c", IMPORT_EVERYTHING, target.airflow], env).strip().splitlines()[-1]
+    output = run([str(_python(target)), "-c", IMPORT_EVERYTHING, target.airflow], env)
+    return next(line for line in output.splitlines() if "modules import on Airflow" in line)
 
 
 def check_registration(target: Target, env: dict[str, str]) -> str:
@@ -151,7 +153,7 @@ def check_registration(target: Target, env: dict[str, str]) -> str:
 
 
 def _pytest(target: Target) -> list[str]:
-    return [str(_python(target)), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not deployment"]
+    return [str(_python(target)), "-m", "pytest", "-p", "no:cacheprovider", "-m", "not deployment"]
 
 
 def pytest_run(command: list[str], env: dict[str, str]) -> str:
@@ -165,7 +167,10 @@ def pytest_run(command: list[str], env: dict[str, str]) -> str:
         raise AssertionError("pytest collected no tests")
     if result.returncode != 0:
         raise AssertionError(f"pytest exited {result.returncode}:\n{output[-6000:]}")
-    return [line for line in output.splitlines() if " passed" in line][-1:][0]
+    summaries = [line for line in output.splitlines() if re.search(r"\d+ passed", line)]
+    if not summaries:
+        raise AssertionError(f"pytest passed nothing:\n{output[-3000:]}")
+    return summaries[-1].strip("= ")
 
 
 def check_unit(target: Target, env: dict[str, str]) -> str:
@@ -193,7 +198,7 @@ from sqlalchemy import select
 with create_session() as session:
     query = select(DagRun).where(DagRun.dag_id == sys.argv[1]).order_by(DagRun.id.desc())
     run = session.scalars(query).first()
-    print(None if run is None else run.state)
+    print(f"RUN_STATE={None if run is None else run.state}")
 """
 
 
@@ -222,7 +227,8 @@ def check_example(target: Target, env: dict[str, str]) -> str:
         airflow = str(target.venv / "bin" / "airflow")
         run([airflow, "db", "migrate"], env)
         output = run([airflow, "dags", "test", EXAMPLE_DAG], env, timeout=300)
-        state = run([str(_python(target)), "-c", LATEST_RUN_STATE, EXAMPLE_DAG], env).strip().splitlines()[-1]
+        answer = run([str(_python(target)), "-c", LATEST_RUN_STATE, EXAMPLE_DAG], env)
+        state = next(line for line in answer.splitlines() if line.startswith("RUN_STATE=")).split("=", 1)[1]
         assert state == "success", f"{EXAMPLE_DAG} ended {state}:\n{output[-6000:]}"
         after = _sandbox_stats(base_url)
     finally:

@@ -18,7 +18,7 @@ RUN_AFTER = pendulum.datetime(2026, 3, 1, 12, 30, tz="UTC")
 
 def no_logical_date_context(dag: Any) -> dict[str, Any]:
     """The template context of a run triggered without a logical date: no logical_date, ds, ts."""
-    from airflow.sdk import macros
+    from airflow.sdk.execution_time import macros
 
     return {"dag": dag, "dag_run": SimpleNamespace(run_after=RUN_AFTER), "macros": macros, "params": {}}
 
