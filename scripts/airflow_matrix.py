@@ -173,9 +173,22 @@ def pytest_run(command: list[str], env: dict[str, str]) -> str:
     return summaries[-1].strip("= ")
 
 
+#: Left out of the older minors' unit run, each with the reason. The newest Airflow runs them all.
+UNIT_EXCLUSIONS: dict[str, str] = {
+    # ~8 minutes of retries against a faulty sandbox: the provider's own logic, not Airflow's.
+    "--ignore=tests/reliability/test_fault_storms.py": "fault storms (slow; Airflow-independent)",
+    # Airflow 3.1's task SDK drops an env connection whose extras are not a JSON object
+    # (AirflowNotFoundException: "isn't defined") before the provider can read and name them.
+    "--deselect=tests/test_connection.py::test_extras_that_are_not_a_json_object_are_refused": "3.1",
+    "--deselect=tests/test_connection.py::test_empty_extras_mean_the_defaults": "3.1",
+    "--deselect=tests/reliability/test_bad_input_catalogue.py::"
+    "test_bad_input_is_refused_by_name_before_any_request[conn-extras": "3.1",
+}
+
+
 def check_unit(target: Target, env: dict[str, str]) -> str:
-    """The suite without end-to-end tests (the newest Airflow runs those) and benchmarks."""
-    return pytest_run([*_pytest(target), "tests", "--ignore=tests/e2e"], env)
+    """The suite without end-to-end tests (the newest Airflow runs those) and ``UNIT_EXCLUSIONS``."""
+    return pytest_run([*_pytest(target), "tests", "--ignore=tests/e2e", *UNIT_EXCLUSIONS], env)
 
 
 def _free_port() -> int:
