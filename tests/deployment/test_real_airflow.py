@@ -59,6 +59,7 @@ class DagRunRecord:
     run_id: str
     state: str
     logical_date: str | None
+    run_after: str
     task_states: dict[str, str]
     before: dict[str, Any]
     after: dict[str, Any]
@@ -256,10 +257,11 @@ def trigger_and_wait(airflow: Airflow, sandbox: Any, dag_id: str) -> DagRunRecor
         run_id = _latest_run_id(airflow.home, dag_id)
         if run_id not in (None, previous):
             state_rows = _query(
-                airflow.home, "SELECT state, logical_date FROM dag_run WHERE run_id = ? AND dag_id = ?",
+                airflow.home,
+                "SELECT state, logical_date, run_after FROM dag_run WHERE run_id = ? AND dag_id = ?",
                 run_id, dag_id,
             )
-            state, logical_date = state_rows[0]
+            state, logical_date, run_after = state_rows[0]
             if state in FINISHED_RUN_STATES:
                 break
         if time.monotonic() > deadline:
@@ -271,7 +273,7 @@ def trigger_and_wait(airflow: Airflow, sandbox: Any, dag_id: str) -> DagRunRecor
         time.sleep(1)
     assert run_id is not None
     record = DagRunRecord(
-        dag_id=dag_id, run_id=run_id, state=str(state), logical_date=logical_date,
+        dag_id=dag_id, run_id=run_id, state=str(state), logical_date=logical_date, run_after=str(run_after),
         task_states=_task_states(airflow.home, dag_id, run_id), before=before, after=sandbox.stats(),
     )
     print(f"    {record.figures()}", flush=True)
@@ -384,6 +386,8 @@ def test_rerunning_hiring_signals_after_the_reps_acted_creates_no_task(scenario:
     runs = scenario.of(HIRING)
     assert len(runs) == 2, scenario.error
     first, second = runs
+    if first.run_after[:10] != second.run_after[:10]:
+        pytest.skip("the two runs straddle midnight UTC: their tasks are due on different days by design")
     assert first.grew("tasks", "total") > 0
     assert scenario.completed_call_tasks == first.grew("tasks", "total")
     assert second.grew("contacts", "total") == 0
