@@ -6,8 +6,8 @@ __all__ = ["__version__"]
 
 __version__ = "0.1.0"
 
-# Fail fast on an unsupported Airflow: the operators import ``airflow.sdk``, which only
-# exists from Airflow 3.0 on. Checked lazily so that importing the package stays cheap.
+# Fail fast on an unsupported Airflow: 3.1 is the lowest minor CI proves (docs/airflow-versions.md);
+# on 3.0 the provider imports but its tasks fail in Airflow's task runner.
 from importlib.metadata import PackageNotFoundError, version
 
 _airflow_version: str | None
@@ -16,8 +16,18 @@ try:
 except PackageNotFoundError:  # pragma: no cover - exercised only on a broken install
     _airflow_version = None
 
-if _airflow_version is not None and int(_airflow_version.split(".")[0]) < 3:  # pragma: no cover
+_MINIMUM_AIRFLOW = (3, 1)
+
+
+def _major_minor(version_text: str) -> tuple[int, ...]:
+    """``(3, 1)`` for ``"3.1.8"`` or ``"3.1.0rc1"``."""
+    from packaging.version import Version
+
+    return Version(version_text).release[:2]
+
+
+if _airflow_version is not None and _major_minor(_airflow_version) < _MINIMUM_AIRFLOW:  # pragma: no cover
     raise RuntimeError(
-        f"airflow-provider-apollo {__version__} needs Apache Airflow 3.0 or newer; "
+        f"airflow-provider-apollo {__version__} needs Apache Airflow 3.1 or newer; "
         f"found {_airflow_version}. Upgrade Airflow or pin an older provider."
     )

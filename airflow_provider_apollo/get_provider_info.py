@@ -62,7 +62,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "Apollo",
                 "connection-type": "apollo",
                 # Airflow 3.2+ builds the connection form from these two keys alone; the
-                # hook's classmethods say the same for Airflow 3.0/3.1.
+                # hook's classmethods say the same for Airflow 3.1 (String/Integer fields only).
                 "conn-fields": {
                     "timeout": {
                         "label": "Timeout (seconds)",

@@ -2,7 +2,11 @@
 
 job-postings sensor on the target accounts' domains -> decision makers (VP, head, director,
 C-suite) at the organizations that are hiring -> enrich -> contacts -> a call task for each,
-assigned to the Apollo user ``task_owner_email`` and due the day after the logical date.
+assigned to the Apollo user ``task_owner_email`` and due the day after the run's date.
+
+The run's date is ``dag_run.run_after``, which Airflow 3 sets on every run: a run triggered
+without a logical date (``airflow dags trigger`` or the REST API without one) has no
+``logical_date``, ``ds`` or data interval, and these templates must render there too.
 
 Job postings cost a credit per page per organization (and resolving a domain a credit), so
 the sensor pokes hourly in ``reschedule`` mode: it frees its worker slot between pokes.
@@ -29,11 +33,16 @@ from airflow_provider_apollo.sensors.job_postings import ApolloJobPostingsSensor
 
 #: Apollo seniority values of the people who decide on a purchase.
 DECISION_MAKER_SENIORITIES = ["c_suite", "vp", "head", "director"]
-#: Midnight UTC ``lookback_days`` before the logical date: whole days, so that a retry or a
-#: re-run on the same day looks at the same postings.
+#: Midnight UTC ``lookback_days`` before the run's date: whole days, so that a retry or a
+#: re-run of the same DAG run looks at the same postings. ``run_after`` is always set (a
+#: scheduled run's is its logical date; a run triggered without a logical date has one too).
 POSTED_SINCE = (
-    "{{ (logical_date - macros.timedelta(days=params.lookback_days)).strftime('%Y-%m-%dT00:00:00+00:00') }}"
+    "{{ (dag_run.run_after - macros.timedelta(days=params.lookback_days))"
+    ".strftime('%Y-%m-%dT00:00:00+00:00') }}"
 )
+#: 09:00 UTC the day after the run's date: the same value on every retry and re-run of the DAG
+#: run, which is what lets the operator recognise the tasks it already created.
+DUE_AT = "{{ (dag_run.run_after + macros.timedelta(days=1)).strftime('%Y-%m-%dT09:00:00+00:00') }}"
 
 with DAG(
     dag_id="example_apollo_hiring_signals",
@@ -64,7 +73,7 @@ with DAG(
             1,
             type="integer",
             minimum=0,
-            title="Postings since the start of the day N days before the logical date",
+            title="Postings since the start of the day N days before the run's date",
             description="1 (default): postings published since the start of the previous day count.",
         ),
         "max_people_per_run": Param(20, type="integer", minimum=1, title="Decision makers per run"),
@@ -138,9 +147,7 @@ with DAG(
         contact_ids=contacts.output,
         type="call",
         priority="high",
-        # 09:00 UTC the day after the logical date: the same value on every retry, which is
-        # what lets the operator recognise the tasks it already created.
-        due_at="{{ (logical_date + macros.timedelta(days=1)).strftime('%Y-%m-%dT09:00:00+00:00') }}",
+        due_at=DUE_AT,
         user_id=task_owner(),
         note="{{ params.label }}: the account is hiring for matching roles.",
     )

@@ -2,8 +2,11 @@
 """Run the project's checks on a machine that has nothing but Python 3.10+.
 
 Creates ``.venv`` if it is missing, installs the project with its ``dev`` extra (again
-only when ``pyproject.toml`` changed), then runs, in order: ruff, mypy, the pytest suite
-and the benchmarks in ``--quick`` mode (so they cannot rot; no timing is asserted).
+only when ``pyproject.toml`` changed), then runs, in order: ruff, mypy, the pytest suite,
+the benchmarks in ``--quick`` mode (so they cannot rot; no timing is asserted), the
+deployment test (the example DAGs in a real Airflow, ``tests/deployment``) and the Airflow
+version matrix (``scripts/airflow_matrix.py``: the older minors, each in its own venv).
+With pytest arguments only ruff, mypy and pytest run.
 
 Usage::
 
@@ -57,10 +60,18 @@ def main(pytest_args: list[str]) -> int:
         steps.append(("dist and docs", [str(PYTHON), str(ROOT / "scripts" / "check_release.py")]))
     if (ROOT / "benchmarks" / "__main__.py").exists() and not pytest_args:
         steps.append(("benchmarks --quick", [str(PYTHON), "-m", "benchmarks", "--quick"]))
+    if not pytest_args:
+        # A real Airflow (api-server, scheduler, dag-processor, triggerer) runs the example DAGs;
+        # -s shows each run's credits, contacts and tasks as the sandbox counted them.
+        steps.append(
+            ("deployment", [str(PYTHON), "-m", "pytest", "-m", "deployment", "-s", "tests/deployment"])
+        )
+        # The older Airflow minors CI proves, each in its own .venv-afXY (see the script).
+        steps.append(("airflow matrix", [sys.executable, str(ROOT / "scripts" / "airflow_matrix.py")]))
     failed = []
     for name, args in steps:
         code = run_step(name, args)
-        if name == "pytest" and code == PYTEST_NO_TESTS:
+        if name in ("pytest", "deployment") and code == PYTEST_NO_TESTS:
             print("==> pytest collected no tests: treating that as a failure", flush=True)
         if code != 0:
             failed.append(name)

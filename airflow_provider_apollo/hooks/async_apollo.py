@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_apollo.connection import ApolloConnectionConfig
 from airflow_provider_apollo.hooks import api_call

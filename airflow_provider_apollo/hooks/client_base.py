@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_apollo.connection import ApolloConnectionConfig, ConnectionLike, read_connection
 from airflow_provider_apollo.endpoints import normalize_path, path_template
@@ -45,13 +45,6 @@ def _requests_left(status: QuotaStatus | None) -> int | None:
     known = [status.window(name).left for name in WINDOWS]
     lefts = [left for left in known if left is not None]
     return min(lefts) if lefts else None
-
-
-def _mask(secret: str) -> None:
-    """Register the key with Airflow's secrets masker, so no task or trigger log shows it."""
-    from airflow.sdk.log import mask_secret
-
-    mask_secret(secret)
 
 
 class ApolloClientBase(BaseHook):
@@ -99,7 +92,8 @@ class ApolloClientBase(BaseHook):
     def _config_from(self, conn: ConnectionLike) -> ApolloConnectionConfig:
         """Validate the connection and register its key with the secrets masker."""
         config = read_connection(conn, timeout=self._timeout_override, max_retries=self._max_retries_override)
-        _mask(config.api_key)
+        # Masked in every log of this process (and, on a worker, by the supervisor) from now on.
+        mask_secret(config.api_key)
         return config
 
     def _quota_for(self, config: ApolloConnectionConfig) -> QuotaTracker:

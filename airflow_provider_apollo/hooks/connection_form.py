@@ -20,32 +20,37 @@ def connection_type_info() -> dict[str, Any]:
 def form_widgets() -> dict[str, Any]:
     """Extra fields of the connection form, built from provider info's ``conn-fields``.
 
-    Without the UI toolkit (Flask-AppBuilder/WTForms are not installed on workers) the plain
-    ``conn-fields`` declarations are returned, so the names always agree.
+    Airflow 3.0/3.1 accept only ``StringField``, ``IntegerField``, ``PasswordField`` and
+    ``BooleanField``: a hook with any other field class (``FloatField``) loses its connection
+    type. Decimal numbers are therefore ``StringField``s (the hook parses and checks them when
+    it reads the connection). Without Flask-AppBuilder/WTForms (API servers and workers without
+    the UI toolkit) there are no widgets to build: the empty answer keeps the connection type,
+    while anything that is not a WTForms field (a plain dict) makes Airflow drop it.
     """
-    fields: dict[str, Any] = connection_type_info()["conn-fields"]
     try:
         from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
         from flask_babel import lazy_gettext
-        from wtforms import FloatField, IntegerField, StringField
+        from wtforms import IntegerField, StringField
         from wtforms.validators import AnyOf, NumberRange, Optional
     except ImportError:
-        return dict(fields)
+        return {}
+    fields: dict[str, Any] = connection_type_info()["conn-fields"]
     widgets: dict[str, Any] = {}
     for name, spec in fields.items():
         schema = spec["schema"]
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        is_integer = "integer" in types
         validators: list[Any] = [Optional()]
-        if "minimum" in schema:
+        if is_integer and "minimum" in schema:
             validators.append(NumberRange(min=schema["minimum"]))
         if "enum" in schema:
             validators.append(AnyOf(schema["enum"]))
-        field_class = IntegerField if "integer" in types else FloatField if "number" in types else StringField
-        widgets[name] = field_class(
+        default = schema.get("default")
+        widgets[name] = (IntegerField if is_integer else StringField)(
             lazy_gettext(spec["label"]),
             validators=validators,
             widget=BS3TextFieldWidget(),
-            default=schema.get("default"),
+            default=default if is_integer or default is None else str(default),
             description=spec.get("description", ""),
         )
     return widgets

@@ -5,13 +5,16 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_apollo.hooks.apollo import ApolloHook
+from airflow_provider_apollo.templating import FailFastTemplatingMixin
 
 
-class ApolloBaseOperator(BaseOperator):
+class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
     """Holds ``apollo_conn_id``, builds the hook lazily and logs the task's cost once.
+
+    A templated argument that cannot render fails the task without retries (``templating.py``).
 
     :param apollo_conn_id: Airflow connection of type ``apollo`` (the password is the API key).
     """

@@ -22,7 +22,7 @@ def write_json_lines(output_path: str, records: Iterable[Mapping[str, Any]]) -> 
     opened only once the first record is available (or the iterator is exhausted), so a
     request that fails validation does not leave an empty file behind.
     """
-    from airflow.sdk import ObjectStoragePath
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     iterator = iter(records)
     first = next(iterator, None)
@@ -63,7 +63,7 @@ def read_json_lines(argument: str, reference: Mapping[str, Any]) -> list[dict[st
     :param argument: the argument being read, for error messages.
     :param reference: ``{"path": ..., "count": ...}`` as returned by that operator.
     """
-    from airflow.sdk import ObjectStoragePath
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     path = ObjectStoragePath(reference["path"])
     try:

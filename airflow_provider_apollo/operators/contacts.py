@@ -25,7 +25,7 @@ from airflow_provider_apollo.phone_numbers import contact_phone_fields
 from airflow_provider_apollo.record_matching import CONTACTS, contact_identity, match_records
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 #: ``contacts/update_stages`` is given at most this many contact ids per call.
 STAGE_UPDATE_SIZE = 100

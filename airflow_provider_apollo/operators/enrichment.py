@@ -27,7 +27,7 @@ from airflow_provider_apollo.operators._validation import (
 from airflow_provider_apollo.webhooks import public_https_url
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 #: Every status a person's result can have.
 PERSON_STATUSES = ("matched", "not_found", "existing_contact", "skipped_budget")

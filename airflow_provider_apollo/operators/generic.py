@@ -12,7 +12,7 @@ from airflow_provider_apollo.operators._base import ApolloBaseOperator
 from airflow_provider_apollo.operators._validation import choice, optional_mapping
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 #: Creates that Apollo never deduplicates: resending one after an unclear failure duplicates it.

@@ -13,7 +13,7 @@ from airflow_provider_apollo.operators._output import checked_output_path, write
 from airflow_provider_apollo.operators._validation import optional_int, required_int, required_mapping
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 #: Apollo shows at most 500 pages of 100 records for one people or organization query.
 DISPLAY_CAP = 50_000

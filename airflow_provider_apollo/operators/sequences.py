@@ -24,7 +24,7 @@ from airflow_provider_apollo.operators._validation import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 #: Contact ids per ``add_contact_ids`` / ``remove_or_stop_contact_ids`` call.
 SEQUENCE_BATCH_SIZE = 100

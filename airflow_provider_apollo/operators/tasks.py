@@ -23,7 +23,7 @@ from airflow_provider_apollo.task_types import TASK_PRIORITIES, TASK_TYPES
 from airflow_provider_apollo.timestamps import parse_instant
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 #: Contact ids per ``tasks/bulk_create`` call.
 TASK_BATCH_SIZE = 100

@@ -8,24 +8,26 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider_apollo.hooks.apollo import ApolloHook
+from airflow_provider_apollo.templating import FailFastTemplatingMixin
 from airflow_provider_apollo.triggers._events import result_from_event
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
     from airflow.triggers.base import BaseTrigger
 
 
-class ApolloBaseSensor(BaseSensorOperator):
+class ApolloBaseSensor(FailFastTemplatingMixin, BaseSensorOperator):
     """Pokes with the sync hook, or defers to an async trigger with ``deferrable=True``.
 
     Both paths decide with the same functions (``criteria.py``) and return the same
     result. The deferrable path looks once on the worker first: when the condition already
     holds it returns at once, without deferring. Otherwise the trigger polls every
     ``poke_interval`` seconds until the sensor's ``timeout`` (enforced by Airflow, which
-    raises ``AirflowSensorTimeout``).
+    raises ``AirflowSensorTimeout``). A templated argument that cannot render fails the task
+    without retries (``templating.py``).
 
     :param apollo_conn_id: Airflow connection of type ``apollo`` (the password is the API key).
     :param deferrable: wait in the triggerer instead of a worker slot; the default comes

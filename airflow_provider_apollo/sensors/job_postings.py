@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import PokeReturnValue
+from airflow.providers.common.compat.sdk import PokeReturnValue
 
 from airflow_provider_apollo.batching import require_domain
 from airflow_provider_apollo.criteria import (
@@ -21,7 +21,7 @@ from airflow_provider_apollo.sensors._base import ApolloBaseSensor
 from airflow_provider_apollo.timestamps import parse_instant
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_apollo.triggers.job_postings import ApolloJobPostingsTrigger
 
@@ -54,7 +54,8 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
     :param title_keywords: a posting counts when its title contains one of these,
         case-insensitive (templated); ``None`` or empty: any title.
     :param posted_after: only postings published strictly after this moment: a datetime or
-        an ISO 8601 string (templated). Default: the run's data interval start.
+        an ISO 8601 string (templated). Default: the run's data interval start, or its
+        ``dag_run.run_after`` in a run without a data interval (triggered without a logical date).
     :param per_page: postings per page, up to 10,000; fewer pages spend fewer credits.
     :param poke_interval: seconds between pokes (default one hour; less warns about credits).
     :param mode: ``reschedule`` (default) or ``poke``.
@@ -115,20 +116,33 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
     # -------------------------------------------------------------- argument checks
     def _posting_criteria(self, context: Context) -> PostingCriteria:
         if self.posted_after is None or self.posted_after == "":
-            interval_start = context.get("data_interval_start")
-            if interval_start is None:
-                raise ApolloConfigurationError(
-                    f"{type(self).__name__} '{self.task_id}': posted_after is not set and this run has no "
-                    "data interval (a manual or asset-triggered run?). Pass posted_after, e.g. "
-                    '"{{ macros.ds_add(ds, -7) }}".'
-                )
-            posted_after = parse_instant("data_interval_start", interval_start)
+            posted_after = self._default_posted_after(context)
         else:
             posted_after = parse_instant("posted_after", self.posted_after)
         keywords: tuple[str, ...] = ()
         if self.title_keywords not in (None, "", [], ()):
             keywords = tuple(string_list("title_keywords", self.title_keywords))
         return PostingCriteria(posted_after=posted_after, title_keywords=keywords)
+
+    def _default_posted_after(self, context: Context) -> datetime.datetime:
+        """The run's data interval start, else its ``run_after`` (always set in Airflow 3).
+
+        A run triggered without a logical date (CLI or REST API without one, an asset event)
+        has no data interval; ``run_after`` is then what a scheduled run of the same DAG would
+        have as its interval start under Airflow 3's default cron timetable.
+        """
+        interval_start = context.get("data_interval_start")
+        if interval_start is not None:
+            return parse_instant("data_interval_start", interval_start)
+        dag_run = context.get("dag_run")
+        run_after = getattr(dag_run, "run_after", None)
+        if run_after is None:
+            raise ApolloConfigurationError(
+                f"{type(self).__name__} '{self.task_id}': posted_after is not set and this run has "
+                "no data interval and no dag_run.run_after. Pass posted_after, e.g. "
+                "\"{{ (dag_run.run_after - macros.timedelta(days=7)).isoformat() }}\"."
+            )
+        return parse_instant("dag_run.run_after", run_after)
 
     def _watched_domains(self) -> list[str]:
         given = string_list("organization_domains", self.organization_domains)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import PokeReturnValue
+from airflow.providers.common.compat.sdk import PokeReturnValue
 
 from airflow_provider_apollo.criteria import TaskCriteria, string_list
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_apollo.triggers.tasks import ApolloTasksTrigger
 

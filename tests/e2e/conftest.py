@@ -90,14 +90,25 @@ class ExampleDags:
         return dag
 
     @staticmethod
-    def run(dag: DAG, *, conf: Mapping[str, Any] | None = None, expect: str = "success") -> DagRun:
+    def run(
+        dag: DAG,
+        *,
+        conf: Mapping[str, Any] | None = None,
+        expect: str = "success",
+        with_logical_date: bool = True,
+    ) -> DagRun:
         """``dag.test()`` once; fails the test, naming each task's state, unless the run ends ``expect``.
 
         :param dag: the DAG to run.
         :param conf: params to override for this run.
         :param expect: the run state the test expects.
+        :param with_logical_date: ``False`` runs the DAG as ``airflow dags trigger`` or the REST API
+            without a logical date do: no ``logical_date``, ``ds`` or data interval, only ``run_after``.
         """
-        run = dag.test(run_conf=dict(conf) if conf else None)
+        if with_logical_date:
+            run = dag.test(run_conf=dict(conf) if conf else None)
+        else:
+            run = dag.test(run_conf=dict(conf) if conf else None, logical_date=None)
         states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
         assert str(run.state) == expect, f"{dag.dag_id} ended {run.state}: {states}"
         return run

@@ -31,12 +31,13 @@ class HiringRun:
 
 @pytest.fixture(scope="module")
 def hiring_runs(sandbox: Any, example_dags: Any) -> list[HiringRun]:
-    """The hiring-signals DAG run twice the same day (a manual re-run)."""
+    """The hiring-signals DAG run twice the same day, triggered without a logical date as users do."""
     dag = example_dags.load(HIRING_DAG_ID)
     runs = []
     for _ in range(2):
         before = sandbox.stats()
-        run = example_dags.run(dag)
+        run = example_dags.run(dag, with_logical_date=False)
+        assert run.logical_date is None, "the run was meant to have no logical date"
         runs.append(
             HiringRun(
                 run=run,
@@ -75,7 +76,7 @@ def test_one_call_task_per_contact_for_the_owner_due_the_next_morning(
     first = hiring_runs[0]
     owner_id = sandbox.state.world.user["id"]
     due = (
-        pendulum.instance(first.run.logical_date)
+        pendulum.instance(first.run.run_after)
         .add(days=1)
         .replace(hour=9, minute=0, second=0, microsecond=0)
     )

@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 import requests
-from airflow.dag_processing.dagbag import DagBag
+
+try:  # Airflow 3.2+
+    from airflow.dag_processing.dagbag import DagBag
+except ImportError:  # Airflow 3.1
+    from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
 
 EXAMPLE_DAGS_FOLDER = Path(__file__).resolve().parents[2] / "example_dags"
 EXAMPLE_DAG_IDS = {

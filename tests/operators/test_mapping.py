@@ -9,7 +9,11 @@ import pendulum
 import pytest
 from airflow.sdk import DAG
 from airflow.sdk.definitions.mappedoperator import MappedOperator
-from airflow.serialization.serialized_objects import DagSerialization
+
+try:  # Airflow 3.2+
+    from airflow.serialization.serialized_objects import DagSerialization
+except ImportError:  # Airflow 3.1
+    from airflow.serialization.serialized_objects import SerializedDAG as DagSerialization  # type: ignore[no-redef]
 
 from airflow_provider_apollo.operators import (
     ApolloAddToSequenceOperator,

@@ -9,8 +9,9 @@ from unittest.mock import MagicMock
 import pendulum
 import pytest
 import requests_mock as requests_mock_module
-from airflow.sdk import DAG, macros
-from airflow.sdk.exceptions import AirflowException, AirflowRescheduleException, TaskDeferred
+from airflow.exceptions import AirflowRescheduleException
+from airflow.providers.common.compat.sdk import DAG, AirflowException, TaskDeferred
+from airflow.sdk.execution_time import macros
 
 from airflow_provider_apollo.exceptions import ApolloAuthenticationError, ApolloConfigurationError
 from airflow_provider_apollo.sensors.job_postings import ApolloJobPostingsSensor

@@ -8,7 +8,7 @@ from unittest.mock import MagicMock
 
 import pytest
 import requests_mock as requests_mock_module
-from airflow.sdk.exceptions import TaskDeferred
+from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloTransientError
 from airflow_provider_apollo.sensors.tasks import ApolloTasksSensor
