@@ -6,11 +6,13 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from airflow_provider_apollo.batching import chunked
+from airflow_provider_apollo.exceptions import ApolloAmbiguousWriteError
 from airflow_provider_apollo.hooks.answers import answer_object
 from airflow_provider_apollo.hooks.arguments import require_id, require_ids, require_records
-from airflow_provider_apollo.hooks.resources.crm import CONTACTS, CrmRecords
+from airflow_provider_apollo.hooks.resources.crm import CONTACTS, CRM_BULK_CHUNK, CrmRecords
 from airflow_provider_apollo.pagination import MAX_PER_PAGE, page_info, page_records
-from airflow_provider_apollo.record_matching import contact_identity
+from airflow_provider_apollo.record_matching import contact_identity, order_like_inputs
 
 
 def contact_lookup_keys(record: Mapping[str, Any]) -> list[str]:
@@ -64,11 +66,52 @@ class ContactsAPI(CrmRecords):
         email, LinkedIn URL, name + company; see ``record_matching.py``), never by position;
         records no input claims with certainty come last, with a warning.
 
+        With ``run_dedupe`` a chunk whose answer is lost (timeout, dropped connection, 5xx,
+        unreadable body) is not resent blindly: the team's contacts are looked up first and
+        only the contacts still missing are sent again, so the task converges in the same try
+        even when every answer is lost after the create landed.
+
         :param contacts: contact fields, one mapping per contact.
         :param run_dedupe: return existing contacts instead of creating duplicates.
         """
         records = require_records(contacts, "contacts")
-        return self._bulk_create(CONTACTS, records, run_dedupe=run_dedupe)
+        if not run_dedupe:
+            return self._bulk_create(CONTACTS, records, run_dedupe=False)
+        results: list[dict[str, Any]] = []
+        for chunk in chunked(records, CRM_BULK_CHUNK):
+            results.extend(self._create_converging(list(chunk)))
+        return results
+
+    def _create_converging(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One chunk, created once whatever answers are lost (see :meth:`bulk_create_contacts`)."""
+        assert CONTACTS.identity is not None
+        found: list[dict[str, Any]] = []
+        missing = chunk
+        for attempt in range(1, self.config.max_retries + 2):
+            try:
+                created = self._bulk_create(CONTACTS, missing, run_dedupe=True, resend_blindly=False)
+            except ApolloAmbiguousWriteError as error:
+                if attempt > self.config.max_retries:
+                    raise
+                self.log.warning(
+                    "contacts/bulk_create: %s Looking up which of the %d contacts exist before sending "
+                    "the others again (attempt %d of %d).",
+                    error,
+                    len(missing),
+                    attempt + 1,
+                    self.config.max_retries + 1,
+                )
+                existing = self.find_existing_contacts(missing)
+                found.extend(contact for contact in existing if contact is not None)
+                missing = [
+                    record for record, contact in zip(missing, existing, strict=True) if contact is None
+                ]
+                if missing:
+                    continue
+                created = []
+            ordered, _ = order_like_inputs(chunk, found + created, CONTACTS.identity)
+            return ordered
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def get_contact(self, contact_id: str) -> dict[str, Any]:
         """``GET /contacts/{id}``: one contact with its emails, phones, stage and owner.

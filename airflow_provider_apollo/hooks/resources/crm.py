@@ -85,8 +85,15 @@ class CrmRecords(ApolloSyncClient):
         return answer_member(self.request("PATCH", path, json=body), kind.singular, f"PATCH {path}")
 
     def _bulk_create(
-        self, kind: CrmResource, records: list[dict[str, Any]], *, run_dedupe: bool
+        self,
+        kind: CrmResource,
+        records: list[dict[str, Any]],
+        *,
+        run_dedupe: bool,
+        resend_blindly: bool = True,
     ) -> list[dict[str, Any]]:
+        """Create in chunks of 100; ``resend_blindly=False`` raises ``ApolloAmbiguousWriteError``
+        instead of resending a chunk whose answer was lost (the caller looks first)."""
         assert kind.identity is not None, f"{kind.plural} cannot be bulk-created"
         path = f"{kind.plural}/bulk_create"
         results: list[dict[str, Any]] = []
@@ -94,7 +101,8 @@ class CrmRecords(ApolloSyncClient):
         for number, chunk in enumerate(chunked(records, CRM_BULK_CHUNK), start=1):
             body = {kind.plural: list(chunk), "run_dedupe": bool(run_dedupe)}
             answer = answer_object(
-                self.request("POST", path, json=body, creates=True, idempotent=run_dedupe), f"POST {path}"
+                self.request("POST", path, json=body, creates=True, idempotent=run_dedupe and resend_blindly),
+                f"POST {path}",
             )
             answered = _created_records(answer, kind, f"batch {number}/{batches} of POST {path}")
             ordered, unplaced = record_matching.order_like_inputs(chunk, answered, kind.identity)
