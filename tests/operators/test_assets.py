@@ -33,9 +33,10 @@ WITH_OUTPUT_PATH: list[tuple[type[Any], dict[str, Any]]] = [
     (ApolloEnrichOrganizationsOperator, {"domains": []}),
     (ApolloCreateContactsOperator, {"contacts": []}),
 ]
+OPERATOR_NAMES = [operator_class.__name__ for operator_class, _ in WITH_OUTPUT_PATH]
 
 
-@pytest.mark.parametrize(("operator_class", "required"), WITH_OUTPUT_PATH, ids=lambda value: str(value))
+@pytest.mark.parametrize(("operator_class", "required"), WITH_OUTPUT_PATH, ids=OPERATOR_NAMES)
 def test_a_literal_output_path_is_declared_as_an_outlet_asset(operator_class: Any, required: Any, tmp_path):
     path = tmp_path / "apollo" / "out.jsonl"
 
@@ -45,7 +46,7 @@ def test_a_literal_output_path_is_declared_as_an_outlet_asset(operator_class: An
     assert op.outlets == [output_asset(str(path))]  # what a consumer DAG schedules on
 
 
-@pytest.mark.parametrize(("operator_class", "required"), WITH_OUTPUT_PATH, ids=lambda value: str(value))
+@pytest.mark.parametrize(("operator_class", "required"), WITH_OUTPUT_PATH, ids=OPERATOR_NAMES)
 def test_a_templated_output_path_declares_nothing_but_keeps_the_users_outlets(
     operator_class: Any, required: Any
 ):
