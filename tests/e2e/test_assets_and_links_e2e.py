@@ -47,10 +47,17 @@ def _load() -> ModuleType:
 @pytest.fixture(scope="module")
 def runs(sandbox: Any, example_dags: Any) -> AssetRuns:
     module = _load()
+    start = sandbox.stats()
     producer = example_dags.run(module.dag)
     before = sandbox.stats()
     consumer = example_dags.run(module.consumer_dag)
-    return AssetRuns(module, producer, consumer, before, sandbox.stats())
+    after = sandbox.stats()
+    for name, first, last in (("producer", start, before), ("consumer", before, after)):
+        print(
+            f"\nassets {name}: {last['requests']['total'] - first['requests']['total']} API calls, "
+            f"{last['credits']['total'] - first['credits']['total']:g} credits"
+        )
+    return AssetRuns(module, producer, consumer, before, after)
 
 
 def _xcom(run: DagRun, task_id: str, key: str) -> Any:
