@@ -44,6 +44,12 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        # The operators' links (operators/links.py), as `airflow providers links` lists them.
+        "extra-links": [
+            f"{_PACKAGE}.operators.links.ApolloContactsLink",
+            f"{_PACKAGE}.operators.links.ApolloSequenceLink",
+            f"{_PACKAGE}.operators.links.ApolloTasksLink",
+        ],
         "sensors": [
             {
                 "integration-name": _INTEGRATION,

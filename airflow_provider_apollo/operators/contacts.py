@@ -21,6 +21,7 @@ from airflow_provider_apollo.operators._validation import (
     exactly_one,
     optional_string,
 )
+from airflow_provider_apollo.operators.links import ApolloContactsLink
 from airflow_provider_apollo.phone_numbers import contact_phone_fields
 from airflow_provider_apollo.record_matching import CONTACTS, contact_identity, match_records
 
@@ -66,7 +67,7 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
         of ``contact_stage_id``. (templated)
     :param output_path: write the contact records as JSON Lines to this local path or
         object-storage URL and return ``{"path", "count", ...counts}`` instead. (templated)
-    :param apollo_conn_id: Airflow connection of type ``apollo``.
+    :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
     :return: the contact records (created or already existing), in input order; inputs
         without a record (skipped, invalid_email, unmatched) are left out and counted.
     """
@@ -77,8 +78,10 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
         "contact_stage_id",
         "contact_stage_name",
         "output_path",
+        "apollo_conn_id",
     )
     template_fields_renderers = {"contacts": "json"}
+    operator_extra_links = (ApolloContactsLink(),)
 
     def __init__(
         self,
@@ -99,6 +102,7 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
         self.contact_stage_id = contact_stage_id
         self.contact_stage_name = contact_stage_name
         self.output_path = output_path
+        self.declare_output_asset(output_path)
 
     def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         items = as_mapping_list("contacts", self.contacts)
@@ -123,6 +127,7 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
             self._create(to_send, label_names, stage_id)
 
         records = [step.record for step in plan if step.record is not None]
+        ApolloContactsLink.persist(context, (record.get("id") for record in records))
         statuses = [step.status for step in plan]
         counts = {
             "sent": len(to_send),
@@ -314,11 +319,17 @@ class ApolloUpdateContactStageOperator(ApolloBaseOperator):
     :param contact_stage_id: the stage to move them to. (templated)
     :param contact_stage_name: the stage by name (case-insensitive, e.g. ``"Approaching"``),
         instead of ``contact_stage_id``. (templated)
-    :param apollo_conn_id: Airflow connection of type ``apollo``.
+    :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
     :return: ``{"contact_stage_id": ..., "contact_ids": [...]}``.
     """
 
-    template_fields: Sequence[str] = ("contact_ids", "contact_stage_id", "contact_stage_name")
+    template_fields: Sequence[str] = (
+        "contact_ids",
+        "contact_stage_id",
+        "contact_stage_name",
+        "apollo_conn_id",
+    )
+    operator_extra_links = (ApolloContactsLink(),)
 
     def __init__(
         self,
@@ -342,6 +353,7 @@ class ApolloUpdateContactStageOperator(ApolloBaseOperator):
 
         if stage_id is None and stage_name is not None:
             stage_id = resolve_contact_stage_id(self.hook, stage_name)
+        ApolloContactsLink.persist(context, contact_ids)
         for batch in chunked(contact_ids, STAGE_UPDATE_SIZE):
             self.hook.update_contact_stages(list(batch), str(stage_id))
         self.log_summary(f"Moved {plural(len(contact_ids), 'contact')} to stage {stage_name or stage_id}")

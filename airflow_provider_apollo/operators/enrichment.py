@@ -69,10 +69,10 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
         ``partial_results``; ``"skip"``: succeed, those people marked ``skipped_budget``.
     :param output_path: write the results as JSON Lines to this local path or object-storage
         URL and return ``{"path", "count", <count per status>}`` instead. (templated)
-    :param apollo_conn_id: Airflow connection of type ``apollo``.
+    :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
     """
 
-    template_fields: Sequence[str] = ("people", "webhook_url", "max_credits", "output_path")
+    template_fields: Sequence[str] = ("people", "webhook_url", "max_credits", "output_path", "apollo_conn_id")
     template_fields_renderers = {"people": "json"}
 
     def __init__(
@@ -98,6 +98,7 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
         self.max_credits = max_credits
         self.on_budget_exhausted = on_budget_exhausted
         self.output_path = output_path
+        self.declare_output_asset(output_path)
 
     def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         people = as_mapping_list("people", self.people)
@@ -251,10 +252,10 @@ class ApolloEnrichOrganizationsOperator(ApolloBaseOperator):
         ``domain`` or ``website_url`` is used). A list of lists is flattened. (templated)
     :param output_path: write the results as JSON Lines to this local path or object-storage
         URL and return ``{"path", "count", "matched", "not_found"}`` instead. (templated)
-    :param apollo_conn_id: Airflow connection of type ``apollo``.
+    :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
     """
 
-    template_fields: Sequence[str] = ("domains", "output_path")
+    template_fields: Sequence[str] = ("domains", "output_path", "apollo_conn_id")
 
     def __init__(
         self,
@@ -267,6 +268,7 @@ class ApolloEnrichOrganizationsOperator(ApolloBaseOperator):
         super().__init__(apollo_conn_id=apollo_conn_id, **kwargs)
         self.domains = domains
         self.output_path = output_path
+        self.declare_output_asset(output_path)
 
     def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         inputs = as_list("domains", self.domains)

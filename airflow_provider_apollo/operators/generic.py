@@ -36,11 +36,11 @@ class ApolloOperator(ApolloBaseOperator):
     :param retry_safe: whether the request may be resent after a failure that leaves it
         unknown whether Apollo acted. ``None`` (default) means yes, except for creating tasks
         (``POST tasks``, ``POST tasks/bulk_create``), which Apollo never deduplicates.
-    :param apollo_conn_id: Airflow connection of type ``apollo``.
+    :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
     :return: Apollo's JSON answer.
     """
 
-    template_fields: Sequence[str] = ("endpoint", "data", "query_params")
+    template_fields: Sequence[str] = ("endpoint", "data", "query_params", "apollo_conn_id")
     template_fields_renderers = {"data": "json", "query_params": "json"}
 
     def __init__(

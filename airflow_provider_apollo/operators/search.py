@@ -22,7 +22,7 @@ DISPLAY_CAP = 50_000
 class _SearchOperator(ApolloBaseOperator):
     """What both searches share: arguments, checks, paging into XCom or a file."""
 
-    template_fields: Sequence[str] = ("filters", "max_records", "output_path")
+    template_fields: Sequence[str] = ("filters", "max_records", "output_path", "apollo_conn_id")
     template_fields_renderers = {"filters": "json"}
 
     #: "people" or "organizations", for messages.
@@ -43,6 +43,7 @@ class _SearchOperator(ApolloBaseOperator):
         self.max_records = max_records
         self.per_page = per_page
         self.output_path = output_path
+        self.declare_output_asset(output_path)
 
     def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         filters = required_mapping("filters", self.filters)
@@ -104,7 +105,7 @@ class ApolloSearchPeopleOperator(_SearchOperator):
         for most API keys).
     :param output_path: write the people as JSON Lines to this local path or object-storage URL
         and return ``{"path", "count"}`` instead of the list. (templated)
-    :param apollo_conn_id: Airflow connection of type ``apollo``.
+    :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
     :return: the people (Apollo person records) or ``{"path", "count"}``.
     """
 
@@ -153,7 +154,7 @@ class ApolloSearchOrganizationsOperator(_SearchOperator):
     :param per_page: page size, 1 to 100 (bigger pages mean fewer credits).
     :param output_path: write the organizations as JSON Lines to this local path or
         object-storage URL and return ``{"path", "count"}`` instead of the list. (templated)
-    :param apollo_conn_id: Airflow connection of type ``apollo``.
+    :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
     :return: the organizations (and accounts) found, or ``{"path", "count"}``.
     """
 

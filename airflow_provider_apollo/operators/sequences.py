@@ -22,6 +22,7 @@ from airflow_provider_apollo.operators._validation import (
     exactly_one,
     optional_string,
 )
+from airflow_provider_apollo.operators.links import ApolloSequenceLink
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -60,7 +61,7 @@ class ApolloAddToSequenceOperator(ApolloBaseOperator):
     :param sequence_same_company_in_same_campaign: enrol contacts whose colleagues are in
         this sequence.
     :param user_id: the Apollo user the enrolment is made as. (templated)
-    :param apollo_conn_id: Airflow connection of type ``apollo``.
+    :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
     :return: ``{"sequence_id": ..., "added": [contact ids], "skipped": {contact_id: reason}}``.
     """
 
@@ -71,7 +72,9 @@ class ApolloAddToSequenceOperator(ApolloBaseOperator):
         "email_account_id",
         "email_account",
         "user_id",
+        "apollo_conn_id",
     )
+    operator_extra_links = (ApolloSequenceLink(),)
 
     def __init__(
         self,
@@ -119,6 +122,7 @@ class ApolloAddToSequenceOperator(ApolloBaseOperator):
             sequence_id = resolve_sequence_id(self.hook, str(sequence_name))
         if email_account_id is None:
             email_account_id = resolve_email_account_id(self.hook, str(email_account))
+        ApolloSequenceLink.persist(context, [sequence_id])
 
         # Apollo answers contacts it enrolled and contacts that were already in the sequence
         # alike; the records given as input (from before this request) tell them apart.
@@ -223,11 +227,12 @@ class ApolloRemoveFromSequenceOperator(ApolloBaseOperator):
     :param sequence_ids: the sequences' ids (one id or a list). (templated)
     :param contact_ids: contact ids or contact records (their ``id``). (templated)
     :param mode: ``"remove"`` (take them out), ``"mark_as_finished"`` or ``"stop"`` (pause). (templated)
-    :param apollo_conn_id: Airflow connection of type ``apollo``.
+    :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
     :return: ``{"sequence_ids": [...], "contact_ids": [...], "mode": ...}``.
     """
 
-    template_fields: Sequence[str] = ("sequence_ids", "contact_ids", "mode")
+    template_fields: Sequence[str] = ("sequence_ids", "contact_ids", "mode", "apollo_conn_id")
+    operator_extra_links = (ApolloSequenceLink(),)
 
     def __init__(
         self,
@@ -248,6 +253,7 @@ class ApolloRemoveFromSequenceOperator(ApolloBaseOperator):
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
         mode = choice("mode", self.mode, REMOVE_MODES)
 
+        ApolloSequenceLink.persist(context, sequence_ids)
         for batch in chunked(contact_ids, SEQUENCE_BATCH_SIZE):
             self.hook.remove_contacts_from_sequences(sequence_ids, list(batch), mode=mode)
         self.log_summary(

@@ -18,6 +18,7 @@ from airflow_provider_apollo.operators._validation import (
     optional_int,
     optional_string,
 )
+from airflow_provider_apollo.operators.links import ApolloTasksLink
 from airflow_provider_apollo.task_filters import TaskSelection
 from airflow_provider_apollo.task_types import TASK_PRIORITIES, TASK_TYPES
 from airflow_provider_apollo.timestamps import parse_instant
@@ -57,7 +58,7 @@ class ApolloCreateTasksOperator(ApolloBaseOperator):
     :param note: a note on each task. (templated)
     :param status: the status of new tasks. (templated)
     :param max_create_attempts: create attempts after uncertain failures before giving up.
-    :param apollo_conn_id: Airflow connection of type ``apollo``.
+    :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
     :return: one task record per contact (created now or already there), in contact order.
     """
 
@@ -69,7 +70,9 @@ class ApolloCreateTasksOperator(ApolloBaseOperator):
         "user_id",
         "note",
         "status",
+        "apollo_conn_id",
     )
+    operator_extra_links = (ApolloTasksLink(),)
 
     def __init__(
         self,
@@ -151,6 +154,7 @@ class ApolloCreateTasksOperator(ApolloBaseOperator):
                 plural(len(unseen), "contact"),
             )
         result = [tasks[c] for c in contact_ids if c in tasks]
+        ApolloTasksLink.persist(context, (task.get("id") for task in result))
         self.log_summary(
             f"{plural(len(result), 'task')} for {plural(len(contact_ids), 'contact')}: "
             f"{len(result) - already_there} created, {already_there} already there"

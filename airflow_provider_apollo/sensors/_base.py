@@ -1,4 +1,4 @@
-"""The common base of the Apollo sensors: hook, credit logging and the deferrable path."""
+"""The common base of the Apollo sensors: hook, credit logging and metrics, the deferrable path."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider_apollo.hooks.apollo import ApolloHook
+from airflow_provider_apollo.metrics import report_usage
 from airflow_provider_apollo.templating import FailFastTemplatingMixin
 from airflow_provider_apollo.triggers._events import result_from_event
 
@@ -29,7 +30,10 @@ class ApolloBaseSensor(FailFastTemplatingMixin, BaseSensorOperator):
     raises ``AirflowSensorTimeout``). A templated argument that cannot render fails the task
     without retries (``templating.py``).
 
-    :param apollo_conn_id: Airflow connection of type ``apollo`` (the password is the API key).
+    Each poke, and the trigger's whole wait, adds what it spent to Airflow's metrics
+    ``apollo.credits_spent`` and ``apollo.api_calls`` (as the operators do).
+
+    :param apollo_conn_id: Airflow connection of type ``apollo`` (the password is the API key). (templated)
     :param deferrable: wait in the triggerer instead of a worker slot; the default comes
         from ``[operators] default_deferrable``.
     """
@@ -65,9 +69,17 @@ class ApolloBaseSensor(FailFastTemplatingMixin, BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue:
         """One look at Apollo; logs what it found and the credits it spent."""
-        credits_before = self.hook.credits_spent
-        outcome, summary = self.check(context)
-        spent = self.hook.credits_spent - credits_before
+        credits_before, calls_before = self.hook.credits_spent, self.hook.requests_sent
+        try:
+            outcome, summary = self.check(context)
+        finally:  # a poke that failed may have spent credits too
+            spent = self.hook.credits_spent - credits_before
+            report_usage(
+                dag_id=self.dag_id,
+                task_id=self.task_id,
+                credits=spent,
+                calls=self.hook.requests_sent - calls_before,
+            )
         self.log.info(
             "%s; %g credits spent by this poke, %g by this try (%d API calls).",
             summary,
@@ -97,6 +109,13 @@ class ApolloBaseSensor(FailFastTemplatingMixin, BaseSensorOperator):
         :param context: the task's context.
         :param event: the trigger's event payload.
         """
+        if isinstance(event, Mapping):  # the trigger's spending counts whether or not it found anything
+            report_usage(
+                dag_id=self.dag_id,
+                task_id=self.task_id,
+                credits=float(event.get("credits_spent") or 0),
+                calls=int(event.get("requests_sent") or 0),
+            )
         result = result_from_event(event, task_id=self.task_id)
         assert event is not None  # result_from_event raised otherwise
         self.log.info(

@@ -66,6 +66,7 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
         "organization_domains",
         "title_keywords",
         "posted_after",
+        "apollo_conn_id",
     )
 
     def __init__(

@@ -48,7 +48,13 @@ class ApolloTasksSensor(ApolloBaseSensor):
 
     # ``task_type`` is a read-only BaseOperator property (the operator class name), so the
     # argument is stored as ``apollo_task_type``.
-    template_fields: Sequence[str] = ("task_ids", "contact_ids", "filters", "apollo_task_type")
+    template_fields: Sequence[str] = (
+        "task_ids",
+        "contact_ids",
+        "filters",
+        "apollo_task_type",
+        "apollo_conn_id",
+    )
 
     def __init__(
         self,

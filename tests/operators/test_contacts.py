@@ -279,11 +279,10 @@ def test_an_answer_missing_a_record_leaves_that_input_unmatched_not_misaligned(h
     records = op.execute(context)
 
     assert records == [{"id": "c-b", "email": "b@x.example"}]
-    context["ti"].xcom_push.assert_called_once_with(
-        key="input_statuses",
-        value=[
-            {"index": 0, "status": "unmatched", "contact_id": None},
-            {"index": 1, "status": "saved", "contact_id": "c-b"},
-        ],
-    )
+    pushed = {call.kwargs["key"]: call.kwargs["value"] for call in context["ti"].xcom_push.call_args_list}
+    assert pushed["input_statuses"] == [
+        {"index": 0, "status": "unmatched", "contact_id": None},
+        {"index": 1, "status": "saved", "contact_id": "c-b"},
+    ]
+    assert pushed["apollo_contact_ids"] == ["c-b"]  # what the task's "Apollo contacts" link opens
     assert "contacts[0] were sent but no record of Apollo's answer matches them" in capsys.readouterr().out
