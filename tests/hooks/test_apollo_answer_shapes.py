@@ -85,6 +85,8 @@ def test_an_unreadable_bulk_create_answer_is_an_ambiguous_write(
 ) -> None:
     """The contacts were most likely created: the error says so instead of returning []."""
     api.post(f"{BASE}/contacts/bulk_create", json=answer)
+    # The hook looks before sending again; here the contacts never show up.
+    api.post(f"{BASE}/contacts/search", json={"contacts": [], "pagination": {"total_entries": 0}})
 
     with pytest.raises(ApolloUnreadableWriteError) as raised:
         hook.bulk_create_contacts([ANN, {**ANN, "email": "bo@acme.example"}])
@@ -94,7 +96,27 @@ def test_an_unreadable_bulk_create_answer_is_an_ambiguous_write(
     assert error.endpoint == "contacts/bulk_create"
     assert "contacts/bulk_create" in str(error) and "look for them before creating again" in str(error)
     assert CANARY_KEY not in str(error)
-    assert api.call_count == 1  # read, not resent
+    creates = [r for r in api.request_history if r.path.endswith("/contacts/bulk_create")]
+    searches = [r for r in api.request_history if r.path.endswith("/contacts/search")]
+    # Never resent blindly: each resend follows a look-up that found the contacts missing.
+    assert len(creates) == hook.config.max_retries + 1
+    assert len(searches) == hook.config.max_retries
+
+
+def test_contacts_found_after_an_unreadable_answer_are_not_created_again(
+    hook: ApolloHook, api: requests_mock.Mocker
+) -> None:
+    api.post(f"{BASE}/contacts/bulk_create", json={"success": True})
+    landed = [
+        {"id": "c-ann", "person_id": None, **ANN},
+        {"id": "c-bo", "person_id": None, **ANN, "email": "bo@acme.example"},
+    ]
+    api.post(f"{BASE}/contacts/search", json={"contacts": landed, "pagination": {"total_entries": 2}})
+
+    records = hook.bulk_create_contacts([ANN, {**ANN, "email": "bo@acme.example"}])
+
+    assert [r["id"] for r in records] == ["c-ann", "c-bo"]
+    assert sum(r.path.endswith("/contacts/bulk_create") for r in api.request_history) == 1
 
 
 def test_a_bulk_create_answer_with_only_one_of_the_lists_is_read(

@@ -9,8 +9,8 @@ from unittest.mock import MagicMock
 import pytest
 from airflow.sdk import DAG, TaskGroup
 
-from airflow_provider_apollo.exceptions import ApolloBudgetExceededError, ApolloConfigurationError
 from airflow_provider_apollo import metrics as _metrics
+from airflow_provider_apollo.exceptions import ApolloBudgetExceededError, ApolloConfigurationError
 from airflow_provider_apollo.operators.enrichment import (
     ApolloEnrichOrganizationsOperator,
     ApolloEnrichPeopleOperator,
@@ -81,9 +81,13 @@ def test_a_task_group_id_stays_one_level_of_the_per_task_name(emitted, hook, con
 
 def test_a_failed_task_still_reports_the_credits_it_spent(emitted, hook, context):
     def bulk_enrich(people: list[Any], **_: Any) -> list[dict[str, Any]]:
-        hook.credits_spent += len(people)
+        # What the real hook does with max_credits=10: pays for 10, leaves 2 unsent.
+        hook.credits_spent += 10
         hook.requests_sent += 1
-        return [{"id": f"p{index}"} for index, _ in enumerate(people)]
+        exhausted = ApolloBudgetExceededError("The budget of 10 credits covers no more.")
+        exhausted.partial_results = [{"id": f"p{index}"} for index in range(10)] + [None, None]
+        exhausted.unresolved = (10, 11)
+        raise exhausted
 
     hook.bulk_enrich_people.side_effect = bulk_enrich
     hook.find_existing_contacts.return_value = [None] * 12
