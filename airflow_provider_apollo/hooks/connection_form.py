@@ -22,8 +22,8 @@ def form_widgets() -> dict[str, Any]:
 
     Airflow 3.0/3.1 accept only ``StringField``, ``IntegerField``, ``PasswordField`` and
     ``BooleanField``: a hook with any other field class (``FloatField``) loses its connection
-    type. Decimal numbers are therefore ``StringField``s (the hook parses and checks them when
-    it reads the connection). Without Flask-AppBuilder/WTForms (API servers and workers without
+    type. Decimal numbers are therefore ``StringField`` fields (the hook parses and checks
+    them when it reads the connection). Without Flask-AppBuilder/WTForms (API servers and workers without
     the UI toolkit) there are no widgets to build: the empty answer keeps the connection type,
     while anything that is not a WTForms field (a plain dict) makes Airflow drop it.
     """

@@ -119,20 +119,28 @@ def test_a_rerun_the_same_day_creates_no_contact_and_no_task(
 
 
 def test_followup_waits_for_the_calls_then_moves_the_contacts(
-    sandbox: Any, example_dags: Any, hiring_runs: list[HiringRun]
+    sandbox: Any, example_dags: Any, hiring_runs: list[HiringRun], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     call_tasks = hiring_runs[0].tasks
     dag = example_dags.load(FOLLOWUP_DAG_ID)
 
+    # The sandbox counts a request when it arrives; the reps must wait until the sensor's first
+    # look has been answered (calls still open), or that look could already see them completed.
+    first_look_answered = threading.Event()
+    search_tasks = sandbox.state.search_tasks
+
+    def search_then_signal(params: Any) -> Any:
+        found = search_tasks(params)
+        first_look_answered.set()
+        return found
+
+    monkeypatch.setattr(sandbox.state, "search_tasks", search_then_signal)
+
     def complete_calls_after_the_first_poke() -> None:
         """Play the reps: complete the calls once the sensor has looked (and found them open)."""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            searches = sandbox.stats()["requests"]["by_endpoint"].get("POST /api/v1/tasks/search", 0)
-            if searches >= searched_before + 1:
-                sandbox.complete_tasks([task["id"] for task in call_tasks])
-                return
-            time.sleep(0.05)
+        if first_look_answered.wait(timeout=60):
+            time.sleep(0.2)  # the answer leaves the sandbox after the search returns
+            sandbox.complete_tasks([task["id"] for task in call_tasks])
 
     searched_before = sandbox.stats()["requests"]["by_endpoint"].get("POST /api/v1/tasks/search", 0)
     reps = threading.Thread(target=complete_calls_after_the_first_poke, daemon=True)
