@@ -43,7 +43,12 @@ PROSPECTS_PATH = str(
 #: The Asset the producer's search task declares for PROSPECTS_PATH (``file:///.../new_prospects.jsonl``).
 PROSPECTS = output_asset(PROSPECTS_PATH)
 
-DEFAULT_ARGS: dict[str, Any] = {"retries": 2, "retry_delay": timedelta(seconds=10)}
+# Workers on several hosts share one Apollo key, and so one set of rate-limit windows: give the
+# Apollo tasks their own Airflow pool in production (`airflow pools set apollo 4 "Apollo API"`,
+# then APOLLO_POOL=apollo) so the scheduler caps how many run at once, wherever they run.
+APOLLO_POOL = os.environ.get("APOLLO_POOL", "default_pool")
+
+DEFAULT_ARGS: dict[str, Any] = {"retries": 2, "retry_delay": timedelta(seconds=10), "pool": APOLLO_POOL}
 
 with DAG(
     dag_id="example_apollo_assets_producer",

@@ -17,6 +17,7 @@ Runs as is against the local sandbox::
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -44,6 +45,11 @@ POSTED_SINCE = (
 #: run, which is what lets the operator recognise the tasks it already created.
 DUE_AT = "{{ (dag_run.run_after + macros.timedelta(days=1)).strftime('%Y-%m-%dT09:00:00+00:00') }}"
 
+# Workers on several hosts share one Apollo key, and so one set of rate-limit windows: give the
+# Apollo tasks their own Airflow pool in production (`airflow pools set apollo 4 "Apollo API"`,
+# then APOLLO_POOL=apollo) so the scheduler caps how many run at once, wherever they run.
+APOLLO_POOL = os.environ.get("APOLLO_POOL", "default_pool")
+
 with DAG(
     dag_id="example_apollo_hiring_signals",
     description="Call the decision makers of target accounts that are hiring for matching roles.",
@@ -52,7 +58,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     render_template_as_native_obj=True,
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=10)},
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=10), "pool": APOLLO_POOL},
     params={
         "target_domains": Param(
             # Accounts of the sandbox world (seed 42): two posted sales roles yesterday, one did not.

@@ -15,6 +15,7 @@ params that name things in your team (``sequence_name``, ``email_account``).
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,11 @@ from airflow_provider_apollo.operators.contacts import ApolloCreateContactsOpera
 from airflow_provider_apollo.operators.enrichment import ApolloEnrichPeopleOperator
 from airflow_provider_apollo.operators.search import ApolloSearchPeopleOperator
 from airflow_provider_apollo.operators.sequences import ApolloAddToSequenceOperator
+
+# Workers on several hosts share one Apollo key, and so one set of rate-limit windows: give the
+# Apollo tasks their own Airflow pool in production (`airflow pools set apollo 4 "Apollo API"`,
+# then APOLLO_POOL=apollo) so the scheduler caps how many run at once, wherever they run.
+APOLLO_POOL = os.environ.get("APOLLO_POOL", "default_pool")
 
 with DAG(
     dag_id="example_apollo_prospecting",
@@ -41,6 +47,7 @@ with DAG(
         # deduplicated by Apollo, enrolment is idempotent.
         "retries": 2,
         "retry_delay": timedelta(seconds=10),
+        "pool": APOLLO_POOL,
     },
     params={
         "person_titles": Param(

@@ -12,6 +12,7 @@ local sandbox after the hiring-signals DAG has created call tasks::
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +24,11 @@ from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators.contacts import ApolloUpdateContactStageOperator
 from airflow_provider_apollo.sensors.tasks import ApolloTasksSensor
 
+# Workers on several hosts share one Apollo key, and so one set of rate-limit windows: give the
+# Apollo tasks their own Airflow pool in production (`airflow pools set apollo 4 "Apollo API"`,
+# then APOLLO_POOL=apollo) so the scheduler caps how many run at once, wherever they run.
+APOLLO_POOL = os.environ.get("APOLLO_POOL", "default_pool")
+
 with DAG(
     dag_id="example_apollo_task_followup",
     description="Wait for call tasks to be completed, then move their contacts to the next stage.",
@@ -31,7 +37,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     render_template_as_native_obj=True,
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=10)},
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=10), "pool": APOLLO_POOL},
     params={
         "label": Param(
             "Airflow hiring signals",

@@ -134,6 +134,8 @@ def _environment(home: Path, api_port: int) -> dict[str, str]:
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
             # The sensors wait in the triggerer (after one look on the worker).
             "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+            # The example DAGs put their Apollo tasks in this pool (created below), as production should.
+            "APOLLO_POOL": "apollo",
         }
     )
     return env
@@ -320,6 +322,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         try:
             print(f"\n==> real Airflow in {home}, sandbox on {sandbox.base_url}", flush=True)
             airflow.cli("db", "migrate", timeout=300)
+            airflow.cli("pools", "set", "apollo", "2", "Apollo API calls (one key, one set of windows)")
             airflow.cli(
                 "connections", "add", "apollo_default", "--conn-json",
                 json.dumps({"conn_type": "apollo", "host": sandbox.base_url, "password": api_key}),
