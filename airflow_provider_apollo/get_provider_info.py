@@ -88,6 +88,12 @@ def get_provider_info() -> dict[str, Any]:
                         "schema": {"type": ["number", "null"], "default": 900, "minimum": 0},
                         "description": "Longest wait for a rate-limit window to reopen before failing.",
                     },
+                    "quota_store": {
+                        "label": "Quota store directory",
+                        "schema": {"type": ["string", "null"]},
+                        "description": "Absolute directory where the workers of one host share this "
+                        "key's rate-limit windows (default $AIRFLOW_HOME/apollo-quota); none: per process.",
+                    },
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port", "login", "extra"],
@@ -99,6 +105,7 @@ def get_provider_info() -> dict[str, Any]:
                         "max_retries": "5",
                         "auth_type": "api_key",
                         "max_quota_wait": "900",
+                        "quota_store": "$AIRFLOW_HOME/apollo-quota (or none)",
                     },
                 },
             }
