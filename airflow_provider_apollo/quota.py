@@ -313,7 +313,8 @@ class QuotaTracker:
 
         def learn(record: EndpointRecord, now: float) -> None:
             if holding and ticket is not None and ticket.lease_id in record.leases:
-                record.leases[ticket.lease_id] = Lease(expires_at=now + ANSWERED_PROBE_HOLD_SECONDS, probe=True)
+                hold_until = now + ANSWERED_PROBE_HOLD_SECONDS
+                record.leases[ticket.lease_id] = Lease(expires_at=hold_until, probe=True)
             else:
                 self._end_lease(record, ticket, answer=True)
             if windows is None:

@@ -237,7 +237,9 @@ def _load(connection: sqlite3.Connection, endpoint: str) -> EndpointRecord:
     )
     for window, limit, left, reopen_at in rows:
         record.windows[window] = WindowRecord(limit=limit, left=left, reopen_at=reopen_at)
-    rows = connection.execute("SELECT lease_id, expires_at, probe FROM leases WHERE endpoint = ?", (endpoint,))
+    rows = connection.execute(
+        "SELECT lease_id, expires_at, probe FROM leases WHERE endpoint = ?", (endpoint,)
+    )
     for lease_id, expires_at, probe in rows:
         record.leases[lease_id] = Lease(expires_at=expires_at, probe=bool(probe))
     return record
@@ -252,7 +254,7 @@ def _save(connection: sqlite3.Connection, endpoint: str, record: EndpointRecord)
     connection.execute("DELETE FROM leases WHERE endpoint = ?", (endpoint,))
     connection.executemany(
         "INSERT INTO leases (lease_id, endpoint, expires_at, probe) VALUES (?, ?, ?, ?)",
-        [(lease_id, endpoint, lease.expires_at, int(lease.probe)) for lease_id, lease in record.leases.items()],
+        [(key, endpoint, lease.expires_at, int(lease.probe)) for key, lease in record.leases.items()],
     )
 
 
