@@ -218,8 +218,9 @@ def window_named_in(message: str) -> str | None:
 class PacingDecision:
     """What to do before sending the next request to an endpoint.
 
-    :param wait: seconds to sleep first (0: send now).
-    :param window: the window that imposes the wait or the probe.
+    :param wait: seconds to sleep, then ask again (0: send now; the request holds a slot).
+    :param window: the window that imposes the wait or the probe (``None``: none yet known,
+        e.g. the first request to an endpoint waits for another one's answer).
     :param probe: this request is the one probe of a window whose reopening is unknown.
     """
 
@@ -318,6 +319,7 @@ class QuotaTracker:
             else:
                 self._end_lease(record, ticket, answer=True)
             if windows is None:
+                record.window("minute")  # answered without limits: the endpoint is known now
                 return
             for name, quota in windows.items():
                 window = record.window(name)
@@ -382,7 +384,10 @@ class QuotaTracker:
 
         A request may go when no window is known to be closed and every window with a known
         count has more requests left than requests in flight (processes sharing the store
-        count together). When a count reached 0, one request goes alone as the probe.
+        count together). When a count reached 0, one request goes alone as the probe; the
+        first request to an endpoint nothing is known of also goes alone.
+
+        A decision with a ``wait`` admits nothing: sleep that long, then ask again.
 
         :param endpoint: path template of the request.
         :raises ApolloQuotaExhaustedError: the wait would exceed ``max_quota_wait``.
@@ -414,6 +419,10 @@ class QuotaTracker:
                 if wait > self.max_quota_wait:
                     too_long.append((wait_window, wait))
                 return PacingDecision(wait=wait + REOPEN_MARGIN_SECONDS, window=wait_window)
+            if not record.windows and in_flight:
+                # Nothing known of this endpoint yet: the first answer tells its limits; a burst
+                # before it could overrun a window by as many requests as are sent at once.
+                return PacingDecision(wait=PROBE_POLL_SECONDS)
             if full_window is not None and in_flight:
                 # Requests in flight will report fresher counts (or the 429 that says when).
                 return PacingDecision(wait=PROBE_POLL_SECONDS, window=full_window)

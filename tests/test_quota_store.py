@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import multiprocessing
@@ -213,3 +214,26 @@ def test_two_processes_send_one_probe_per_closed_window(tmp_path: Path) -> None:
     assert sum(used) == requests_each * workers
     assert sum(refused) >= 1  # windows did close while both processes wanted more
     assert max(refused) == 1, f"429s per window: {refused}"  # one probe per closed window, not one each
+
+
+# ------------------------------------------------------------------ one process, several requests at once
+
+
+def test_the_first_request_to_an_unknown_endpoint_goes_alone() -> None:
+    tracker = QuotaTracker(max_quota_wait=900, clock=Clock())
+    first = contextvars.copy_context().run(tracker.plan, ENDPOINT)
+    assert first.wait == 0
+    # No burst before the first answer tells the limits:
+    assert contextvars.copy_context().run(tracker.plan, ENDPOINT).wait > 0
+    assert contextvars.copy_context().run(tracker.plan, "contacts/search").wait == 0  # other endpoints go
+
+
+def test_each_answer_ends_the_lease_of_the_request_it_answers() -> None:
+    tracker = QuotaTracker(max_quota_wait=900, clock=Clock())
+    tracker.observe(ENDPOINT, headers(left=0))
+    prober, other = contextvars.copy_context(), contextvars.copy_context()
+    assert prober.run(tracker.plan, ENDPOINT).probe
+    assert other.run(tracker.plan, ENDPOINT).wait > 0  # a wait admits nothing: no lease taken
+    prober.run(tracker.observe, ENDPOINT, headers(left=0))
+    prober.run(tracker.observe_rate_limited, ENDPOINT, window="minute", retry_after=30)
+    assert other.run(tracker.plan, ENDPOINT).wait == pytest.approx(30.05)
