@@ -13,8 +13,10 @@ Rules (documented in docs/hook.md):
   clear text.
 * extras: a JSON object with ``timeout`` (seconds, default 30), ``max_retries`` (default 5),
   ``auth_type`` (``api_key`` | ``oauth``), ``max_quota_wait`` (seconds, default 900),
-  ``max_concurrency`` (requests of one task in flight at once, default 8). Extras
-  that are not a JSON object are refused rather than silently replaced by the defaults.
+  ``max_concurrency`` (requests of one task in flight at once, default 8), ``quota_store``
+  (an absolute directory where the processes of one host share what they learn of the key's
+  rate-limit windows, default ``$AIRFLOW_HOME/apollo-quota``; ``"none"`` keeps it per process).
+  Extras that are not a JSON object are refused rather than silently replaced by the defaults.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
+from airflow_provider_apollo import quota_store as stores
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
 DEFAULT_BASE_URL = "https://api.apollo.io"
@@ -37,6 +41,8 @@ DEFAULT_MAX_QUOTA_WAIT = 900.0
 #: at a few seconds of latency per bulk call; the quota tracker still admits each one.
 DEFAULT_MAX_CONCURRENCY = 8
 AUTH_TYPES: tuple[str, ...] = ("api_key", "oauth")
+#: The ``quota_store`` extra that keeps quota knowledge per process.
+NO_QUOTA_STORE = "none"
 
 AuthType = Literal["api_key", "oauth"]
 
@@ -69,6 +75,8 @@ class ApolloConnectionConfig:
     :param max_retries: retries after the first attempt for retryable failures.
     :param max_quota_wait: the longest wait (seconds) for a rate-limit window to reopen.
     :param max_concurrency: requests of one task in flight at once (1: one at a time).
+    :param quota_store: directory of the store the host's processes share for this key's
+        windows (``None``: each process paces alone).
     """
 
     conn_id: str
@@ -79,6 +87,7 @@ class ApolloConnectionConfig:
     max_retries: int = DEFAULT_MAX_RETRIES
     max_quota_wait: float = DEFAULT_MAX_QUOTA_WAIT
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    quota_store: Path | None = field(default_factory=lambda: stores.default_store_directory())
 
     def __repr__(self) -> str:
         # The dataclass repr would print the key; tracebacks and debuggers show reprs.
@@ -86,7 +95,7 @@ class ApolloConnectionConfig:
             f"ApolloConnectionConfig(conn_id={self.conn_id!r}, base_url={self.base_url!r}, "
             f"auth_type={self.auth_type!r}, timeout={self.timeout!r}, "
             f"max_retries={self.max_retries!r}, max_quota_wait={self.max_quota_wait!r}, "
-            f"max_concurrency={self.max_concurrency!r})"
+            f"max_concurrency={self.max_concurrency!r}, quota_store={self.quota_store!r})"
         )
 
     def auth_headers(self) -> dict[str, str]:
@@ -179,6 +188,25 @@ def _int_extra(extras: Mapping[str, Any], name: str, default: int, *, conn_id: s
             f"Connection '{conn_id}': extra {name!r} must be zero or more, got {value!r}."
         )
     return number
+
+
+def _quota_store_extra(extras: Mapping[str, Any], *, conn_id: str) -> Path | None:
+    value = extras.get("quota_store")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return stores.default_store_directory()
+    hint = f'an absolute directory path, or "{NO_QUOTA_STORE}" to keep quota knowledge per process'
+    if not isinstance(value, str):
+        raise ApolloConfigurationError(f"Connection '{conn_id}': extra 'quota_store' must be {hint}.")
+    text = value.strip()
+    if text.lower() == NO_QUOTA_STORE:
+        return None
+    directory = Path(text).expanduser()
+    if not directory.is_absolute():
+        # Workers start in different directories: a relative path would split the store.
+        raise ApolloConfigurationError(
+            f"Connection '{conn_id}': extra 'quota_store' must be {hint}; got the relative path {text!r}."
+        )
+    return directory
 
 
 def read_extras(conn: ConnectionLike, *, conn_id: str) -> Mapping[str, Any]:
@@ -278,4 +306,5 @@ def read_connection(
         max_retries=resolved_retries,
         max_quota_wait=_number_extra(extras, "max_quota_wait", DEFAULT_MAX_QUOTA_WAIT, conn_id=conn_id),
         max_concurrency=max_concurrency,
+        quota_store=_quota_store_extra(extras, conn_id=conn_id),
     )

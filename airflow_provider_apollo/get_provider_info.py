@@ -99,6 +99,12 @@ def get_provider_info() -> dict[str, Any]:
                         "schema": {"type": ["integer", "null"], "default": 8, "minimum": 1},
                         "description": "Requests of one task in flight at once (1: one at a time).",
                     },
+                    "quota_store": {
+                        "label": "Quota store directory",
+                        "schema": {"type": ["string", "null"]},
+                        "description": "Absolute directory where the workers of one host share this "
+                        "key's rate-limit windows (default $AIRFLOW_HOME/apollo-quota); none: per process.",
+                    },
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port", "login", "extra"],
@@ -111,6 +117,7 @@ def get_provider_info() -> dict[str, Any]:
                         "auth_type": "api_key",
                         "max_quota_wait": "900",
                         "max_concurrency": "8",
+                        "quota_store": "$AIRFLOW_HOME/apollo-quota (or none)",
                     },
                 },
             }

@@ -3,12 +3,18 @@
 A run resets the sandbox (so its fixed rate-limit windows start at the common start), lets
 every worker process loose at once, samples the sandbox's 429 count at each window boundary,
 and reads calls and credits from the sandbox's own counters (the same for both sides).
+
+The provider's workers read the connection extra ``quota_store``: a fresh directory per run
+(the processes of the run share the key's windows, as on one host) or ``"none"`` (each
+process paces alone, as before the shared store existed).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -84,6 +90,30 @@ class EnrichJob:
     time_scale: float
 
 
+#: ``run_side(quota_store=...)``: every provider process of the run shares one fresh store.
+SHARED_STORE = "shared"
+#: ``run_side(quota_store=...)``: every provider process paces alone.
+PER_PROCESS = "none"
+
+
+def provider_hook() -> Any:
+    """An ``ApolloHook`` on ``apollo_default`` whose quota tracker uses the connection's store.
+
+    Seam until the hooks build their tracker with ``quota_store_for(config)`` themselves
+    (then this changes nothing): the benchmark measures the shared store either way.
+    """
+    from airflow_provider_apollo.hooks.apollo import ApolloHook
+    from airflow_provider_apollo.quota import QuotaTracker
+    from airflow_provider_apollo.quota_store import MemoryQuotaStore, quota_store_for
+
+    hook = ApolloHook()
+    config = hook.config  # read the connection before the clock starts, as a task would at start
+    store = quota_store_for(config)
+    if store is not None and isinstance(hook.quota.store, MemoryQuotaStore):
+        hook._quota = QuotaTracker(max_quota_wait=config.max_quota_wait, clock=hook._clock, store=store)
+    return hook
+
+
 def provider_worker(job: EnrichJob, gate: StartGate) -> dict[str, Any]:
     """Enrich ``job.details`` with ``ApolloHook.bulk_enrich_people`` (one task's work).
 
@@ -91,10 +121,7 @@ def provider_worker(job: EnrichJob, gate: StartGate) -> dict[str, Any]:
     :param gate: waits for the common start.
     """
     quiet_logging()
-    from airflow_provider_apollo.hooks.apollo import ApolloHook
-
-    hook = ApolloHook()
-    hook.config  # noqa: B018 - read the connection before the clock starts, as a task would at start
+    hook = provider_hook()
     started = gate()
     error = None
     matched = 0
@@ -212,6 +239,7 @@ def run_side(
     shares: Sequence[list[dict[str, Any]]],
     *,
     window_seconds: float,
+    quota_store: str = SHARED_STORE,
 ) -> RunResult:
     """Run one side (provider or baseline): one worker process per share, started together.
 
@@ -219,8 +247,19 @@ def run_side(
     :param worker: :func:`provider_worker` or :func:`baseline_worker`.
     :param shares: the people each worker enriches.
     :param window_seconds: the window length (for sampling and the baseline's backoff scale).
+    :param quota_store: :data:`SHARED_STORE` (a fresh store for this run, since the sandbox's
+        windows restart with it) or :data:`PER_PROCESS`.
     """
-    os.environ.update(sandbox.env)
+    with tempfile.TemporaryDirectory(prefix="apollo-quota-") as directory:
+        extra = {"quota_store": directory if quota_store == SHARED_STORE else PER_PROCESS}
+        connection = {**json.loads(sandbox.connection_json), "extra": extra}
+        os.environ["AIRFLOW_CONN_APOLLO_DEFAULT"] = json.dumps(connection)
+        return _run_side(sandbox, worker, shares, window_seconds=window_seconds)
+
+
+def _run_side(
+    sandbox: ApolloSandbox, worker: Any, shares: Sequence[list[dict[str, Any]]], *, window_seconds: float
+) -> RunResult:
     os.environ[f"AIRFLOW_CONN_{BASELINE_CONN_ID.upper()}"] = baseline_connection_json(
         sandbox.base_url, sandbox.api_key
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -198,3 +199,45 @@ def test_extras_dejsoned_to_something_else_than_a_mapping_are_refused() -> None:
     conn.extra_dejson = ["timeout", 5]  # type: ignore[assignment]
     with pytest.raises(ApolloConfigurationError, match="apollo_test': the extra field must be a JSON object"):
         read_connection(conn)
+
+
+def test_quota_store_defaults_to_a_directory_under_airflow_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_apollo import quota_store
+
+    monkeypatch.undo()  # the suite points the default at a directory per test: read the real one
+    monkeypatch.setenv("AIRFLOW_HOME", "/srv/airflow")
+    assert quota_store.default_store_directory() == Path("/srv/airflow/apollo-quota")
+    assert read_connection(Conn()).quota_store == Path("/srv/airflow/apollo-quota")
+    assert read_connection(Conn(quota_store="  ")).quota_store == Path("/srv/airflow/apollo-quota")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("none", None), (" None ", None), ("/var/lib/apollo-quota", Path("/var/lib/apollo-quota"))],
+)
+def test_quota_store_extra(value: str, expected: Path | None) -> None:
+    assert read_connection(Conn(quota_store=value)).quota_store == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("apollo-quota", "relative path 'apollo-quota'"),
+        (5, 'absolute directory path, or "none"'),
+        (False, "none"),
+    ],
+)
+def test_unusable_quota_store_extra_is_named(value: Any, says: str) -> None:
+    with pytest.raises(ApolloConfigurationError, match=f"extra 'quota_store' must be .*{says}"):
+        read_connection(Conn(quota_store=value))
+
+
+def test_quota_store_for_names_the_file_by_a_hash_of_the_key(tmp_path: Path) -> None:
+    from airflow_provider_apollo.quota_store import quota_store_for, store_file_name
+
+    store = quota_store_for(read_connection(Conn(quota_store=str(tmp_path), timeout=12)))
+    assert store is not None
+    assert store.path == tmp_path / store_file_name("k3y-value")
+    assert "k3y" not in store.path.name
+    assert store.lease_seconds == 17  # the request's timeout, then 5 s to read its answer
+    assert quota_store_for(read_connection(Conn(quota_store="none"))) is None

@@ -124,7 +124,7 @@ def test_hour_or_day_429_without_retry_after_fails_fast() -> None:
         with pytest.raises(ApolloQuotaExhaustedError, match=f"per-{window} quota for {window}-ep"):
             tracker.observe_rate_limited(f"{window}-ep", window=window, retry_after=None)
         # Remembered: the next request of this process fails at once instead of probing again.
-        with pytest.raises(ApolloQuotaExhaustedError, match="did not say when it reopens"):
+        with pytest.raises(ApolloQuotaExhaustedError, match=f"per-{window} quota for {window}-ep is used up"):
             tracker.plan(f"{window}-ep")
     tracker.observe_rate_limited("x", window="minute", retry_after=None)  # left to the backoff
     assert tracker.plan("x").wait == 0

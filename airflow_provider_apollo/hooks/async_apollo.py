@@ -126,7 +126,7 @@ class ApolloAsyncHook(ApolloClientBase):
     async def _a_do_api_call(self, call: api_call.ApiCall, config: ApolloConnectionConfig) -> Any:
         """Send ``call`` once: wait for admission (quota, requests in flight), send, read the answer."""
         client = await self._get_client(config)
-        quota = self._quota_for(config)
+        quota = self._quota_for(config, shared=False)
         while (admission := self._admission_wait(quota, call)).wait > 0:
             await self._sleep(admission.wait)
         try:

@@ -18,11 +18,9 @@ from airflow_provider_apollo.connection import ApolloConnectionConfig, Connectio
 from airflow_provider_apollo.endpoints import normalize_path, path_template
 from airflow_provider_apollo.hooks.api_call import ApiCall
 from airflow_provider_apollo.pagination import PageProgress
-from airflow_provider_apollo.quota import WINDOWS, QuotaStatus, QuotaTracker
+from airflow_provider_apollo.quota import PROBE_POLL_SECONDS, QuotaStatus, QuotaTracker
+from airflow_provider_apollo.quota_store import quota_store_for
 from airflow_provider_apollo.retry import RetryPolicy
-
-#: How long a request waits for one of this hook's requests in flight to be answered.
-IN_FLIGHT_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -36,15 +34,6 @@ class Admission:
 
     wait: float
     for_answer: bool = False
-
-
-def _requests_left(status: QuotaStatus | None) -> int | None:
-    """The fewest requests left in any window the last answer reported (``None``: unknown)."""
-    if status is None:
-        return None
-    known = [status.window(name).left for name in WINDOWS]
-    lefts = [left for left in known if left is not None]
-    return min(lefts) if lefts else None
 
 
 class ApolloClientBase(BaseHook):
@@ -79,8 +68,6 @@ class ApolloClientBase(BaseHook):
         self._requests_sent = 0
         self._credits_spent = 0.0
         self._quota: QuotaTracker | None = None
-        self._in_flight: dict[str, int] = {}
-        self._answered_once: set[str] = set()
         # Threads waiting for one of this hook's requests to be answered wake up on this.
         self._answer_arrived = threading.Condition(self._counters_lock)
         self._init_seams()
@@ -96,9 +83,15 @@ class ApolloClientBase(BaseHook):
         mask_secret(config.api_key)
         return config
 
-    def _quota_for(self, config: ApolloConnectionConfig) -> QuotaTracker:
+    def _quota_for(self, config: ApolloConnectionConfig, *, shared: bool) -> QuotaTracker:
+        """The quota tracker, created once; ``shared`` uses the host's store (extra ``quota_store``).
+
+        The triggers' async hook paces alone: a store call is a short SQLite transaction that
+        would block the triggerer's event loop, and a trigger polls a few times an hour.
+        """
         if self._quota is None:
-            self._quota = QuotaTracker(max_quota_wait=config.max_quota_wait, clock=self._clock)
+            store = quota_store_for(config) if shared else None
+            self._quota = QuotaTracker(max_quota_wait=config.max_quota_wait, clock=self._clock, store=store)
         return self._quota
 
     # ------------------------------------------------------------------ counters
@@ -135,42 +128,36 @@ class ApolloClientBase(BaseHook):
         return status.describe() if status else "no quota reported yet"
 
     def _admission_wait(self, quota: QuotaTracker, call: ApiCall) -> Admission:
-        """Whether ``call`` may be sent now (then it is counted in flight), or what to wait for.
+        """Whether ``call`` may be sent now (the tracker then counts it in flight), or what to wait for.
 
-        The quota tracker paces by what Apollo's last answer said. Requests of this hook still
-        in flight are not in that answer yet, so a request is admitted only while fewer are in
-        flight than the windows have requests left (and only one before the first answer told
-        the windows): concurrency never provokes a 429.
+        The quota tracker admits a request only while the windows have more requests left than
+        are in flight (in every process sharing its store), one alone before the first answer
+        told the windows, and one probe for a window at 0: concurrency never provokes a 429.
         """
         decision = quota.plan(call.template)
-        if decision.wait > 0:
-            self.log.info(
-                "%s: the %s window is closed; waiting %.1f s for it to reopen.",
-                call.template,
-                decision.window,
-                decision.wait,
-            )
-            return Admission(wait=decision.wait)
-        with self._counters_lock:
-            in_flight = self._in_flight.get(call.template, 0)
-            # Until one answer told the windows, one request at a time: it learns them.
-            limit = _requests_left(quota.status(call.template)) if call.template in self._answered_once else 1
-            if not decision.probe and limit is not None and in_flight >= max(limit, 1):
-                return Admission(wait=IN_FLIGHT_POLL_SECONDS, for_answer=True)
-            self._in_flight[call.template] = in_flight + 1
-        if decision.probe:
-            self.log.info(
-                "%s: the %s window reported 0 requests left; sending one request to learn when it reopens.",
-                call.template,
-                decision.window,
-            )
-        return Admission(wait=0.0)
+        if decision.wait <= 0:
+            if decision.probe:
+                self.log.info(
+                    "%s: the %s window reported 0 requests left; sending one request to learn when it "
+                    "reopens.",
+                    call.template,
+                    decision.window,
+                )
+            return Admission(wait=0.0)
+        if decision.wait <= PROBE_POLL_SECONDS:
+            # Waiting for requests in flight to be answered (fresher counts, or the probe's 429).
+            return Admission(wait=decision.wait, for_answer=True)
+        self.log.info(
+            "%s: the %s window is closed; waiting %.1f s for it to reopen.",
+            call.template,
+            decision.window,
+            decision.wait,
+        )
+        return Admission(wait=decision.wait)
 
     def _answered(self, call: ApiCall) -> None:
-        """``call`` is no longer in flight (answered or failed)."""
+        """``call`` was answered or failed: wake this hook's requests waiting for room."""
         with self._answer_arrived:
-            self._in_flight[call.template] -= 1
-            self._answered_once.add(call.template)
             self._answer_arrived.notify_all()
 
     @staticmethod

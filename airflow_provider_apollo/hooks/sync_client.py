@@ -70,7 +70,7 @@ class ApolloSyncClient(ApolloClientBase):
     @property
     def quota(self) -> QuotaTracker:
         """Per-endpoint rate-limit knowledge and pacing decisions."""
-        return self._quota_for(self.config)
+        return self._quota_for(self.config, shared=True)
 
     @cached_property
     def session(self) -> requests.Session:
