@@ -18,8 +18,9 @@ from airflow_provider_apollo.connection import ApolloConnectionConfig, Connectio
 from airflow_provider_apollo.endpoints import normalize_path, path_template
 from airflow_provider_apollo.hooks.api_call import ApiCall
 from airflow_provider_apollo.pagination import PageProgress
-from airflow_provider_apollo.quota import PROBE_POLL_SECONDS, QuotaStatus, QuotaTracker
+from airflow_provider_apollo.quota import PROBE_POLL_SECONDS, QuotaTracker
 from airflow_provider_apollo.quota_store import quota_store_for
+from airflow_provider_apollo.rate_limit_headers import QuotaStatus
 from airflow_provider_apollo.retry import RetryPolicy
 
 
