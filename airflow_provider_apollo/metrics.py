@@ -53,7 +53,7 @@ def _stats() -> Any:
 
 
 def _per_task_names_on() -> bool:
-    from airflow.sdk import conf
+    from airflow.providers.common.compat.sdk import conf
 
     return conf.getboolean("metrics", "legacy_names_on", fallback=True)
 

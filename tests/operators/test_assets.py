@@ -6,7 +6,6 @@ file) runs on the sandbox in tests/e2e/test_assets_and_links_e2e.py.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
@@ -95,12 +94,25 @@ def test_output_asset_refuses_a_path_without_a_fixed_uri():
         output_asset("/data/{{ ds }}/people.jsonl")
 
 
+class _OutletEvents:
+    """Airflow's outlet event accessors, keyed by the Asset's URI as Airflow keys them.
+
+    (Airflow 3.1's ``Asset`` cannot be hashed itself, so a plain dict would not do.)
+    """
+
+    def __init__(self) -> None:
+        self.by_uri: dict[str, Any] = {}
+
+    def __getitem__(self, asset: Any) -> Any:
+        return self.by_uri.setdefault(asset.uri, MagicMock(extra={}))
+
+
 def test_the_written_files_reference_becomes_the_asset_events_extra(hook, tmp_path):
     path = tmp_path / "people.jsonl"
     hook.iter_people.return_value = iter([{"id": "p1"}, {"id": "p2"}])
     op = ApolloSearchPeopleOperator(task_id="t", filters={}, output_path=str(path))
     op.hook = hook
-    outlet_events: defaultdict[Any, Any] = defaultdict(lambda: MagicMock(extra={}))
+    outlet_events = _OutletEvents()
 
     result = op.execute({"ti": MagicMock(), "outlet_events": outlet_events})
 
