@@ -18,29 +18,6 @@ from airflow_provider_apollo.rate_limit_headers import parse_rate_limit_headers,
 PROFILE = settings(max_examples=150, deadline=None)
 
 
-def walk(
-    fetch: Any,
-    *,
-    records_keys: list[str],
-    per_page: int,
-    max_records: int | None = None,
-    max_pages: int | None = None,
-    what: str = "records",
-    endpoint: str = "records/search",
-) -> Any:
-    """Walk a fake search the way the hooks do (``iter_records`` over a ``PagedQuery``)."""
-    query = PagedQuery(
-        "POST",
-        endpoint,
-        records_keys=tuple(records_keys),
-        what=what,
-        per_page=per_page,
-        max_records=max_records,
-        max_pages=max_pages,
-    )
-    return iter_records(fetch, query)
-
-
 # ------------------------------------------------------------------ batching and realignment
 @PROFILE
 @given(items=st.lists(st.integers()), size=st.integers(min_value=1, max_value=25))
@@ -148,15 +125,16 @@ def test_pagination_returns_exactly_what_was_asked_and_never_fetches_a_page_too_
             body["total_entries"] = total
         return body
 
-    got = list(
-        walk(
-            fetch,
-            records_keys=["people"],
-            per_page=per_page,
-            max_records=search["max_records"],
-            max_pages=search["max_pages"],
-        )
+    query = PagedQuery(
+        "POST",
+        "mixed_people/api_search",
+        records_keys=("people",),
+        what="people",
+        per_page=per_page,
+        max_records=search["max_records"],
+        max_pages=search["max_pages"],
     )
+    got = list(iter_records(fetch, query))
 
     reachable = total if search["max_pages"] is None else min(total, search["max_pages"] * per_page)
     wanted = reachable if search["max_records"] is None else min(reachable, search["max_records"])
