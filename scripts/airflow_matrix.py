@@ -69,6 +69,7 @@ TARGETS: dict[str, Target] = {
     "3.2": Target("3.2.2", ("imports", "registration")),
 }
 
+
 # --------------------------------------------------------------------------- install
 def _python(target: Target) -> Path:
     return target.venv / "bin" / "python"
@@ -88,8 +89,17 @@ def ensure_venv(target: Target) -> None:
     print(f"==> {target.venv.name}: installing Airflow {target.airflow} and the project", flush=True)
     subprocess.run(
         [
-            str(_python(target)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "-c", str(constraints), f"apache-airflow=={target.airflow}", "-e", f"{ROOT}[dev]",
+            str(_python(target)),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-c",
+            str(constraints),
+            f"apache-airflow=={target.airflow}",
+            "-e",
+            f"{ROOT}[dev]",
         ],
         check=True,
         cwd=ROOT,
@@ -114,9 +124,7 @@ def airflow_env(home: Path) -> dict[str, str]:
 
 def run(command: list[str], env: dict[str, str], *, timeout: float = STEP_TIMEOUT_SECONDS) -> str:
     """Run a command; its output, or an ``AssertionError`` with the output's end when it fails."""
-    result = subprocess.run(
-        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     output = result.stdout + result.stderr
     if result.returncode != 0:
         raise AssertionError(f"{' '.join(command[:4])} exited {result.returncode}:\n{output[-4000:]}")
@@ -273,12 +281,18 @@ def prove(target: Target) -> list[str]:
             check_started = time.monotonic()
             try:
                 outcome = CHECKS[name](target, env)
-                print(f"    Airflow {target.airflow} {name}: ok ({outcome}) "
-                      f"in {time.monotonic() - check_started:.0f}s", flush=True)
+                print(
+                    f"    Airflow {target.airflow} {name}: ok ({outcome}) "
+                    f"in {time.monotonic() - check_started:.0f}s",
+                    flush=True,
+                )
             except (AssertionError, subprocess.TimeoutExpired) as error:
                 failed.append(f"{target.airflow} {name}")
-                print(f"    Airflow {target.airflow} {name}: FAILED in "
-                      f"{time.monotonic() - check_started:.0f}s\n{error}", flush=True)
+                print(
+                    f"    Airflow {target.airflow} {name}: FAILED in "
+                    f"{time.monotonic() - check_started:.0f}s\n{error}",
+                    flush=True,
+                )
     print(f"==> Airflow {target.airflow}: {time.monotonic() - started:.0f}s", flush=True)
     return failed
 

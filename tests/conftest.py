@@ -19,7 +19,7 @@ os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_home}
 @pytest.fixture(autouse=True)
 def _own_quota_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test its own default shared quota store: windows learned in one test stay there."""
-    from airflow_provider_apollo import quota_store
+    from airflow_provider_apollo.hooks._transport import quota_store
 
     directory = tmp_path_factory.mktemp("apollo-quota")
     monkeypatch.setattr(quota_store, "default_store_directory", lambda: directory)

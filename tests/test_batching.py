@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider_apollo.batching import (
+from airflow_provider_apollo._api.batching import (
     chunked,
     is_matched_person,
     normalize_domain,

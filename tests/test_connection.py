@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_apollo.connection import ApolloConnectionConfig, build_base_url, read_connection
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.get_provider_info import get_provider_info
+from airflow_provider_apollo.hooks._transport.connection import (
+    ApolloConnectionConfig,
+    build_base_url,
+    read_connection,
+)
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 
 
@@ -202,7 +206,7 @@ def test_extras_dejsoned_to_something_else_than_a_mapping_are_refused() -> None:
 
 
 def test_quota_store_defaults_to_a_directory_under_airflow_home(monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow_provider_apollo import quota_store
+    from airflow_provider_apollo.hooks._transport import quota_store
 
     monkeypatch.undo()  # the suite points the default at a directory per test: read the real one
     monkeypatch.setenv("AIRFLOW_HOME", "/srv/airflow")
@@ -233,11 +237,13 @@ def test_unusable_quota_store_extra_is_named(value: Any, says: str) -> None:
 
 
 def test_quota_store_for_names_the_file_by_a_hash_of_the_key(tmp_path: Path) -> None:
-    from airflow_provider_apollo.quota_store import quota_store_for, store_file_name
+    from airflow_provider_apollo.hooks._transport.quota_store import quota_store_for, store_file_name
 
-    store = quota_store_for(read_connection(Conn(quota_store=str(tmp_path), timeout=12)))
+    config = read_connection(Conn(quota_store=str(tmp_path), timeout=12))
+    store = quota_store_for(config.api_key, config.quota_store, timeout=config.timeout)
     assert store is not None
     assert store.path == tmp_path / store_file_name("k3y-value")
     assert "k3y" not in store.path.name
     assert store.lease_seconds == 17  # the request's timeout, then 5 s to read its answer
-    assert quota_store_for(read_connection(Conn(quota_store="none"))) is None
+    config = read_connection(Conn(quota_store="none"))
+    assert quota_store_for(config.api_key, config.quota_store, timeout=config.timeout) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_apollo.endpoints import normalize_path, path_template
+from airflow_provider_apollo._api.endpoints import normalize_path, path_template
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_apollo._api.filters import SEARCH_FILTERS, prepare_filters
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.filters import SEARCH_FILTERS, prepare_filters
 
 
 @pytest.mark.parametrize("search", sorted(SEARCH_FILTERS))

@@ -17,8 +17,8 @@ from airflow_provider_apollo.exceptions import (
     ApolloTransientError,
     ApolloValidationError,
 )
-from airflow_provider_apollo.http_errors import apollo_reason, error_for_response
-from airflow_provider_apollo.retry import RetryPolicy, call_with_retries, is_retryable
+from airflow_provider_apollo.hooks._transport.http_errors import apollo_reason, error_for_response
+from airflow_provider_apollo.hooks._transport.retry import RetryPolicy, call_with_retries, is_retryable
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
-from airflow_provider_apollo.pagination import (
+from airflow_provider_apollo.hooks._transport.pagination import (
     PagedQuery,
     PageInfo,
     iter_records,

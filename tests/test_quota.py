@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_apollo.exceptions import ApolloQuotaExhaustedError
-from airflow_provider_apollo.quota import QuotaTracker
-from airflow_provider_apollo.rate_limit_headers import (
+from airflow_provider_apollo.hooks._transport.quota import QuotaTracker
+from airflow_provider_apollo.hooks._transport.rate_limit_headers import (
     parse_rate_limit_headers,
     retry_after_seconds,
     window_named_in,

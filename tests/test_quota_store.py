@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_apollo.exceptions import ApolloQuotaExhaustedError
-from airflow_provider_apollo.quota import QuotaTracker
-from airflow_provider_apollo.quota_store import SqliteQuotaStore, store_file_name
+from airflow_provider_apollo.hooks._transport.quota import QuotaTracker
+from airflow_provider_apollo.hooks._transport.quota_store import SqliteQuotaStore, store_file_name
 
 ENDPOINT = "people/bulk_match"
 CANARY_KEY = "canary-KEY-7f3a9c-never-on-disk"
@@ -99,7 +99,7 @@ def test_an_unusable_store_falls_back_to_pacing_per_process(
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the store's directory should be")
     tracker = tracker_on(store_in(blocker), Clock())
-    with caplog.at_level(logging.WARNING, logger="airflow_provider_apollo.quota"):
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_apollo.hooks._transport.quota"):
         tracker.observe(ENDPOINT, headers(left=0))
         assert tracker.plan(ENDPOINT).probe  # still paced, from this process's knowledge
     assert "shared quota store" in caplog.text and "quota_store" in caplog.text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_apollo.record_matching import (
+from airflow_provider_apollo._api.record_matching import (
     ACCOUNTS,
     CONTACTS,
     contact_identity,

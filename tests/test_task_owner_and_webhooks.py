@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_apollo.email_addresses import email_problem
+from airflow_provider_apollo._api.email_addresses import email_problem
+from airflow_provider_apollo._api.task_filters import TaskSelection
+from airflow_provider_apollo._api.task_owner import choose_task_owner
+from airflow_provider_apollo._api.task_types import same_task_type
+from airflow_provider_apollo._api.webhooks import public_https_url
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.task_filters import TaskSelection
-from airflow_provider_apollo.task_owner import choose_task_owner
-from airflow_provider_apollo.task_types import same_task_type
-from airflow_provider_apollo.webhooks import public_https_url
 
 
 def test_the_only_active_user_owns_the_tasks():

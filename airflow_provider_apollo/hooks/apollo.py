@@ -14,16 +14,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_apollo.exceptions import ApolloError
-from airflow_provider_apollo.hooks import connection_form
-from airflow_provider_apollo.hooks.resources.accounts import AccountsAPI
-from airflow_provider_apollo.hooks.resources.contacts import ContactsAPI
-from airflow_provider_apollo.hooks.resources.opportunities import OpportunitiesAPI
-from airflow_provider_apollo.hooks.resources.organizations import OrganizationsAPI
-from airflow_provider_apollo.hooks.resources.people import PeopleAPI
-from airflow_provider_apollo.hooks.resources.sequences import SequencesAPI
-from airflow_provider_apollo.hooks.resources.tasks import TASK_PRIORITIES, TASK_TYPES, TasksAPI
-from airflow_provider_apollo.hooks.resources.team import TeamAPI
-from airflow_provider_apollo.http_errors import scrub, shorten
+from airflow_provider_apollo.hooks import _connection_form as connection_form
+from airflow_provider_apollo.hooks._resources.accounts import AccountsAPI
+from airflow_provider_apollo.hooks._resources.contacts import ContactsAPI
+from airflow_provider_apollo.hooks._resources.opportunities import OpportunitiesAPI
+from airflow_provider_apollo.hooks._resources.organizations import OrganizationsAPI
+from airflow_provider_apollo.hooks._resources.people import PeopleAPI
+from airflow_provider_apollo.hooks._resources.sequences import SequencesAPI
+from airflow_provider_apollo.hooks._resources.tasks import TASK_PRIORITIES, TASK_TYPES, TasksAPI
+from airflow_provider_apollo.hooks._resources.team import TeamAPI
+from airflow_provider_apollo.hooks._transport.http_errors import scrub, shorten
 
 __all__ = ["TASK_PRIORITIES", "TASK_TYPES", "ApolloHook"]
 

@@ -18,14 +18,14 @@ from typing import Any
 import httpx
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_apollo.connection import ApolloConnectionConfig
-from airflow_provider_apollo.hooks import api_call
-from airflow_provider_apollo.hooks.client_base import ApolloClientBase
-from airflow_provider_apollo.hooks.resources.organizations import job_postings_query
-from airflow_provider_apollo.pagination import PagedQuery, PageWalk
-from airflow_provider_apollo.quota import QuotaTracker
-from airflow_provider_apollo.retry import a_call_with_retries
-from airflow_provider_apollo.task_filters import TaskSelection
+from airflow_provider_apollo._api.task_filters import TaskSelection
+from airflow_provider_apollo.hooks._resources.organizations import job_postings_query
+from airflow_provider_apollo.hooks._transport import api_call
+from airflow_provider_apollo.hooks._transport.client_base import ApolloClientBase
+from airflow_provider_apollo.hooks._transport.connection import ApolloConnectionConfig
+from airflow_provider_apollo.hooks._transport.pagination import PagedQuery, PageWalk
+from airflow_provider_apollo.hooks._transport.quota import QuotaTracker
+from airflow_provider_apollo.hooks._transport.retry import a_call_with_retries
 
 
 def _failure_of(exc: httpx.TransportError) -> api_call.NetworkFailure:

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
+from airflow_provider_apollo._airflow.metrics import report_usage
+from airflow_provider_apollo._airflow.templating import FailFastTemplatingMixin
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-from airflow_provider_apollo.metrics import report_usage
 from airflow_provider_apollo.operators._output import is_output_reference
 from airflow_provider_apollo.operators.assets import output_asset_uri
-from airflow_provider_apollo.templating import FailFastTemplatingMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_apollo.batching import chunked
-from airflow_provider_apollo.email_addresses import email_problem
+from airflow_provider_apollo._api.batching import chunked
+from airflow_provider_apollo._api.email_addresses import email_problem
+from airflow_provider_apollo._api.phone_numbers import contact_phone_fields
+from airflow_provider_apollo._api.record_matching import CONTACTS, contact_identity, match_records
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
@@ -22,8 +24,6 @@ from airflow_provider_apollo.operators._validation import (
     optional_string,
 )
 from airflow_provider_apollo.operators.links import ApolloContactsLink
-from airflow_provider_apollo.phone_numbers import contact_phone_fields
-from airflow_provider_apollo.record_matching import CONTACTS, contact_identity, match_records
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context

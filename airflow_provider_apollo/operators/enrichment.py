@@ -6,13 +6,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_apollo.batching import require_domain
-from airflow_provider_apollo.credit_budget import CreditBudget
+from airflow_provider_apollo._api.batching import require_domain
+from airflow_provider_apollo._api.webhooks import public_https_url
 from airflow_provider_apollo.exceptions import (
     ApolloBudgetExceededError,
     ApolloConfigurationError,
     ApolloError,
 )
+from airflow_provider_apollo.hooks._transport.credit_budget import CreditBudget
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, format_credits, plural
 from airflow_provider_apollo.operators._output import checked_output_path, write_json_lines
@@ -24,7 +25,6 @@ from airflow_provider_apollo.operators._validation import (
     optional_int,
     unique,
 )
-from airflow_provider_apollo.webhooks import public_https_url
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -273,9 +273,7 @@ class ApolloEnrichOrganizationsOperator(ApolloBaseOperator):
     def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         inputs = as_list("domains", self.domains)
         output_path = checked_output_path(self.output_path)
-        domains = [
-            require_domain(f"domains[{index}]", _domain_of(item)) for index, item in enumerate(inputs)
-        ]
+        domains = [require_domain(f"domains[{index}]", _domain_of(item)) for index, item in enumerate(inputs)]
         distinct = unique(domains)
 
         organizations = self.hook.bulk_enrich_organizations(distinct) if distinct else []

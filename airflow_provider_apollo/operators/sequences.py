@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 
-from airflow_provider_apollo.batching import chunked
+from airflow_provider_apollo._api.batching import chunked
+from airflow_provider_apollo.hooks._resources.sequences import (
+    SEQUENCE_ENROLMENT_FLAGS,
+    SEQUENCE_REMOVAL_MODES,
+)
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-from airflow_provider_apollo.hooks.resources.sequences import SEQUENCE_ENROLMENT_FLAGS, SEQUENCE_REMOVAL_MODES
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
 from airflow_provider_apollo.operators._resolve import resolve_email_account_id, resolve_sequence_id
 from airflow_provider_apollo.operators._validation import (

@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 
-from airflow_provider_apollo.batching import chunked
+from airflow_provider_apollo._api.batching import chunked
+from airflow_provider_apollo._api.task_filters import TaskSelection
+from airflow_provider_apollo._api.task_types import TASK_PRIORITIES, TASK_TYPES
+from airflow_provider_apollo._api.timestamps import parse_instant
 from airflow_provider_apollo.exceptions import ApolloAmbiguousWriteError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
@@ -19,9 +22,6 @@ from airflow_provider_apollo.operators._validation import (
     optional_string,
 )
 from airflow_provider_apollo.operators.links import ApolloTasksLink
-from airflow_provider_apollo.task_filters import TaskSelection
-from airflow_provider_apollo.task_types import TASK_PRIORITIES, TASK_TYPES
-from airflow_provider_apollo.timestamps import parse_instant
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context

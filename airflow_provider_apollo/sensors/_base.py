@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
+from airflow_provider_apollo._airflow.metrics import report_usage
+from airflow_provider_apollo._airflow.templating import FailFastTemplatingMixin
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-from airflow_provider_apollo.metrics import report_usage
-from airflow_provider_apollo.templating import FailFastTemplatingMixin
 from airflow_provider_apollo.triggers._events import result_from_event
 
 if TYPE_CHECKING:

@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import PokeReturnValue
 
-from airflow_provider_apollo.batching import require_domain
-from airflow_provider_apollo.criteria import (
+from airflow_provider_apollo._api.batching import require_domain
+from airflow_provider_apollo._api.criteria import (
     Organization,
     PostingCriteria,
     hiring_signal,
     hiring_summary,
     string_list,
 )
+from airflow_provider_apollo._api.timestamps import parse_instant
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
-from airflow_provider_apollo.timestamps import parse_instant
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -141,7 +141,7 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
             raise ApolloConfigurationError(
                 f"{type(self).__name__} '{self.task_id}': posted_after is not set and this run has "
                 "no data interval and no dag_run.run_after. Pass posted_after, e.g. "
-                "\"{{ (dag_run.run_after - macros.timedelta(days=7)).isoformat() }}\"."
+                '"{{ (dag_run.run_after - macros.timedelta(days=7)).isoformat() }}".'
             )
         return parse_instant("dag_run.run_after", run_after)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import PokeReturnValue
 
-from airflow_provider_apollo.criteria import TaskCriteria, string_list
+from airflow_provider_apollo._api.criteria import TaskCriteria, string_list
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
 

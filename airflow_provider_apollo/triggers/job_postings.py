@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_apollo.criteria import Organization, PostingCriteria, hiring_signal, hiring_summary
+from airflow_provider_apollo._api.criteria import Organization, PostingCriteria, hiring_signal, hiring_summary
 from airflow_provider_apollo.hooks.async_apollo import ApolloAsyncHook
 from airflow_provider_apollo.triggers._base import ApolloPollingTrigger, PollOutcome
 

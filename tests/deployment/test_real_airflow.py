@@ -159,12 +159,17 @@ class Airflow:
 
     def cli(self, *args: str, timeout: float = 120) -> str:
         result = subprocess.run(
-            [str(AIRFLOW), *args], env=self.env, cwd=self.home, capture_output=True, text=True,
+            [str(AIRFLOW), *args],
+            env=self.env,
+            cwd=self.home,
+            capture_output=True,
+            text=True,
             timeout=timeout,
         )
         if result.returncode != 0:
-            raise AssertionError(f"airflow {' '.join(args[:2])} failed:\n{result.stdout[-2000:]}"
-                                 f"{result.stderr[-4000:]}")
+            raise AssertionError(
+                f"airflow {' '.join(args[:2])} failed:\n{result.stdout[-2000:]}{result.stderr[-4000:]}"
+            )
         return result.stdout
 
     def start(self) -> None:
@@ -172,8 +177,12 @@ class Airflow:
         for name, args in self.COMPONENTS:
             with (self.log_dir / f"{name}.log").open("wb") as log:
                 self.processes[name] = subprocess.Popen(
-                    [str(AIRFLOW), *args], env=self.env, cwd=self.home, stdout=log,
-                    stderr=subprocess.STDOUT, start_new_session=True,
+                    [str(AIRFLOW), *args],
+                    env=self.env,
+                    cwd=self.home,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
 
     def check_alive(self) -> None:
@@ -243,8 +252,12 @@ def _task_logs(home: Path, dag_id: str, run_id: str, task_id: str) -> str:
     """Every attempt's log of one task, as Airflow wrote it under ``logs/``."""
     folder = home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
     logs = sorted(folder.rglob("*.log")) if folder.exists() else []
-    return "\n".join(f"--- {path.relative_to(home)}\n{path.read_text(errors='replace')[-6000:]}"
-                     for path in logs) or f"(no log under {folder})"
+    return (
+        "\n".join(
+            f"--- {path.relative_to(home)}\n{path.read_text(errors='replace')[-6000:]}" for path in logs
+        )
+        or f"(no log under {folder})"
+    )
 
 
 def trigger_and_wait(airflow: Airflow, sandbox: Any, dag_id: str) -> DagRunRecord:
@@ -261,7 +274,8 @@ def trigger_and_wait(airflow: Airflow, sandbox: Any, dag_id: str) -> DagRunRecor
             state_rows = _query(
                 airflow.home,
                 "SELECT state, logical_date, run_after FROM dag_run WHERE run_id = ? AND dag_id = ?",
-                run_id, dag_id,
+                run_id,
+                dag_id,
             )
             state, logical_date, run_after = state_rows[0]
             if state in FINISHED_RUN_STATES:
@@ -275,14 +289,23 @@ def trigger_and_wait(airflow: Airflow, sandbox: Any, dag_id: str) -> DagRunRecor
         time.sleep(1)
     assert run_id is not None
     record = DagRunRecord(
-        dag_id=dag_id, run_id=run_id, state=str(state), logical_date=logical_date, run_after=str(run_after),
-        task_states=_task_states(airflow.home, dag_id, run_id), before=before, after=sandbox.stats(),
+        dag_id=dag_id,
+        run_id=run_id,
+        state=str(state),
+        logical_date=logical_date,
+        run_after=str(run_after),
+        task_states=_task_states(airflow.home, dag_id, run_id),
+        before=before,
+        after=sandbox.stats(),
     )
     print(f"    {record.figures()}", flush=True)
     failed = [task for task, task_state in record.task_states.items() if task_state != "success"]
     for task_id in failed:
-        print(f"\n=== {dag_id} / {task_id}: {record.task_states[task_id]}\n"
-              f"{_task_logs(airflow.home, dag_id, run_id, task_id)}", flush=True)
+        print(
+            f"\n=== {dag_id} / {task_id}: {record.task_states[task_id]}\n"
+            f"{_task_logs(airflow.home, dag_id, run_id, task_id)}",
+            flush=True,
+        )
     return record
 
 
@@ -324,7 +347,10 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             airflow.cli("db", "migrate", timeout=300)
             airflow.cli("pools", "set", "apollo", "2", "Apollo API calls (one key, one set of windows)")
             airflow.cli(
-                "connections", "add", "apollo_default", "--conn-json",
+                "connections",
+                "add",
+                "apollo_default",
+                "--conn-json",
                 json.dumps({"conn_type": "apollo", "host": sandbox.base_url, "password": api_key}),
             )
             airflow.start()
@@ -344,11 +370,14 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             airflow.stop()
             result.final_stats = sandbox.stats()
     result.seconds = time.monotonic() - started
-    print(f"==> deployment scenario finished in {result.seconds:.0f}s; sandbox totals: "
-          f"credits {result.final_stats['credits']['total']:g}, "
-          f"contacts {result.final_stats['contacts']['total']}, "
-          f"tasks {result.final_stats['tasks']['total']}, "
-          f"enrolments {result.final_stats['sequence_enrolments']['total']}", flush=True)
+    print(
+        f"==> deployment scenario finished in {result.seconds:.0f}s; sandbox totals: "
+        f"credits {result.final_stats['credits']['total']:g}, "
+        f"contacts {result.final_stats['contacts']['total']}, "
+        f"tasks {result.final_stats['tasks']['total']}, "
+        f"enrolments {result.final_stats['sequence_enrolments']['total']}",
+        flush=True,
+    )
     yield result
 
 

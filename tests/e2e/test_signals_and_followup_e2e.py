@@ -76,9 +76,7 @@ def test_one_call_task_per_contact_for_the_owner_due_the_next_morning(
     first = hiring_runs[0]
     owner_id = sandbox.state.world.user["id"]
     due = (
-        pendulum.instance(first.run.run_after)
-        .add(days=1)
-        .replace(hour=9, minute=0, second=0, microsecond=0)
+        pendulum.instance(first.run.run_after).add(days=1).replace(hour=9, minute=0, second=0, microsecond=0)
     )
     assert sorted(task["contact_id"] for task in first.tasks) == sorted(c["id"] for c in first.contacts)
     for task in first.tasks:

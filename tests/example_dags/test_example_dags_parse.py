@@ -140,7 +140,7 @@ def test_hiring_signals_defaults_find_hiring_accounts_in_the_sandbox_world(dagba
     Guards the "runs as is on the sandbox" promise: if the sandbox world changes, this names
     the defaults to update instead of leaving the DAG's sensor waiting for a signal.
     """
-    from airflow_provider_apollo.criteria import PostingCriteria
+    from airflow_provider_apollo._api.criteria import PostingCriteria
     from airflow_provider_apollo.sandbox.world import generate_world
 
     params = dagbag.dags["example_apollo_hiring_signals"].params

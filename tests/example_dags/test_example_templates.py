@@ -17,9 +17,19 @@ import pytest
 EXAMPLE_DAGS_FOLDER = Path(__file__).resolve().parents[2] / "example_dags"
 #: Context variables a run without a logical date does not have.
 LOGICAL_DATE_VARIABLES = {
-    "logical_date", "ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz", "execution_date",
-    "data_interval_start", "data_interval_end", "prev_data_interval_start_success",
-    "prev_data_interval_end_success", "prev_start_date_success", "prev_end_date_success",
+    "logical_date",
+    "ds",
+    "ds_nodash",
+    "ts",
+    "ts_nodash",
+    "ts_nodash_with_tz",
+    "execution_date",
+    "data_interval_start",
+    "data_interval_end",
+    "prev_data_interval_start_success",
+    "prev_data_interval_end_success",
+    "prev_start_date_success",
+    "prev_end_date_success",
 }
 
 

@@ -7,12 +7,12 @@ from unittest.mock import MagicMock
 
 import pytest
 
-from airflow_provider_apollo.connection import ApolloConnectionConfig
 from airflow_provider_apollo.exceptions import (
     ApolloBudgetExceededError,
     ApolloConfigurationError,
     ApolloRateLimitError,
 )
+from airflow_provider_apollo.hooks._transport.connection import ApolloConnectionConfig
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators.enrichment import (
     ApolloEnrichOrganizationsOperator,

@@ -9,7 +9,7 @@ from unittest.mock import MagicMock
 import pytest
 from airflow.sdk import DAG, TaskGroup
 
-from airflow_provider_apollo import metrics as _metrics
+from airflow_provider_apollo._airflow import metrics as _metrics
 from airflow_provider_apollo.exceptions import ApolloBudgetExceededError, ApolloConfigurationError
 from airflow_provider_apollo.operators.enrichment import (
     ApolloEnrichOrganizationsOperator,

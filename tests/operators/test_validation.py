@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_apollo.batching import require_domain
+from airflow_provider_apollo._api.batching import require_domain
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.operators._people import identity, match_details
 from airflow_provider_apollo.operators._validation import as_contact_ids, as_list

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_apollo.hooks.api_call import ApiCall
+from airflow_provider_apollo.hooks._transport.api_call import ApiCall
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators.contacts import ApolloCreateContactsOperator
 from airflow_provider_apollo.operators.sequences import ApolloAddToSequenceOperator

@@ -11,9 +11,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_apollo.batching import chunked, realign_organizations, realign_people
-from airflow_provider_apollo.pagination import PagedQuery, iter_records
-from airflow_provider_apollo.rate_limit_headers import parse_rate_limit_headers, retry_after_seconds
+from airflow_provider_apollo._api.batching import chunked, realign_organizations, realign_people
+from airflow_provider_apollo.hooks._transport.pagination import PagedQuery, iter_records
+from airflow_provider_apollo.hooks._transport.rate_limit_headers import (
+    parse_rate_limit_headers,
+    retry_after_seconds,
+)
 
 PROFILE = settings(max_examples=150, deadline=None)
 

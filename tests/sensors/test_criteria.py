@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_apollo.batching import require_domain
-from airflow_provider_apollo.criteria import (
+from airflow_provider_apollo._api.batching import require_domain
+from airflow_provider_apollo._api.criteria import (
     TASK_RESULT_FIELDS,
     PostingCriteria,
     TaskCriteria,
     string_list,
 )
+from airflow_provider_apollo._api.timestamps import parse_instant
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.timestamps import parse_instant
 
 UTC = datetime.timezone.utc
 MARCH_1 = datetime.datetime(2026, 3, 1, tzinfo=UTC)

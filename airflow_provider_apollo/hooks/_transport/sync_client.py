@@ -11,14 +11,14 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_apollo.connection import ApolloConnectionConfig
-from airflow_provider_apollo.credit_budget import CreditBudget
 from airflow_provider_apollo.exceptions import ApolloBudgetExceededError, ApolloError
-from airflow_provider_apollo.hooks import api_call
-from airflow_provider_apollo.hooks.client_base import ApolloClientBase
-from airflow_provider_apollo.pagination import PagedQuery, iter_records
-from airflow_provider_apollo.quota import QuotaTracker
-from airflow_provider_apollo.retry import call_with_retries
+from airflow_provider_apollo.hooks._transport import api_call
+from airflow_provider_apollo.hooks._transport.client_base import ApolloClientBase
+from airflow_provider_apollo.hooks._transport.connection import ApolloConnectionConfig
+from airflow_provider_apollo.hooks._transport.credit_budget import CreditBudget
+from airflow_provider_apollo.hooks._transport.pagination import PagedQuery, iter_records
+from airflow_provider_apollo.hooks._transport.quota import QuotaTracker
+from airflow_provider_apollo.hooks._transport.retry import call_with_retries
 
 if TYPE_CHECKING:
     import requests

@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.hooks.answers import answer_object
-from airflow_provider_apollo.hooks.api_call import endpoint_path
-from airflow_provider_apollo.hooks.arguments import require_id, require_ids
-from airflow_provider_apollo.hooks.sync_client import ApolloSyncClient
-from airflow_provider_apollo.pagination import PagedQuery, validate_per_page
+from airflow_provider_apollo.hooks._answers import answer_object
+from airflow_provider_apollo.hooks._arguments import require_id, require_ids
+from airflow_provider_apollo.hooks._transport.api_call import endpoint_path
+from airflow_provider_apollo.hooks._transport.pagination import PagedQuery, validate_per_page
+from airflow_provider_apollo.hooks._transport.sync_client import ApolloSyncClient
 
 SEQUENCE_REMOVAL_MODES = ("remove", "mark_as_finished", "stop")
 #: The ``add_contact_ids`` switches that enrol contacts Apollo would otherwise skip (all off by default).

@@ -1,4 +1,4 @@
-"""Where a :class:`~airflow_provider_apollo.quota.QuotaTracker` keeps what it knows of a key's windows.
+"""Where a :class:`~.quota.QuotaTracker` keeps what it knows of a key's windows.
 
 Apollo counts calls per API key (per team), so every process using one key draws on the same
 windows. A tracker keeps, per endpoint, an :class:`EndpointRecord`: each window's limit, the
@@ -29,10 +29,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from airflow_provider_apollo.connection import ApolloConnectionConfig
+from typing import Protocol
 
 #: How long a lease lives when the store is not told otherwise: a request's default timeout
 #: (30 s) plus room for the answer to be read.
@@ -268,15 +265,15 @@ def default_store_directory() -> Path:
     return Path(home).expanduser() / "apollo-quota"
 
 
-def quota_store_for(config: ApolloConnectionConfig) -> SqliteQuotaStore | None:
-    """The shared store the connection asks for (extra ``quota_store``), or ``None`` for none.
+def quota_store_for(api_key: str, directory: Path | None, *, timeout: float) -> SqliteQuotaStore | None:
+    """The shared store a connection asks for (extra ``quota_store``), or ``None`` for none.
 
     A lease lasts the connection's timeout plus a margin: by then the request has failed.
 
-    :param config: the validated connection.
+    :param api_key: the connection's key; only its salted hash names the store's file.
+    :param directory: the connection's ``quota_store`` directory, ``None`` for no store.
+    :param timeout: the connection's request timeout in seconds.
     """
-    if config.quota_store is None:
+    if directory is None:
         return None
-    return SqliteQuotaStore.for_key(
-        config.api_key, config.quota_store, lease_seconds=config.timeout + LEASE_MARGIN_SECONDS
-    )
+    return SqliteQuotaStore.for_key(api_key, directory, lease_seconds=timeout + LEASE_MARGIN_SECONDS)

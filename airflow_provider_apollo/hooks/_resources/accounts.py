@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_apollo.hooks.arguments import require_records
-from airflow_provider_apollo.hooks.resources.crm import ACCOUNTS, CrmRecords
+from airflow_provider_apollo.hooks._arguments import require_records
+from airflow_provider_apollo.hooks._resources.crm import ACCOUNTS, CrmRecords
 
 
 class AccountsAPI(CrmRecords):

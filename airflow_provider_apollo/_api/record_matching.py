@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_apollo.batching import normalize_domain, normalize_linkedin
+from airflow_provider_apollo._api.batching import normalize_domain, normalize_linkedin
 
 Identity = dict[str, str]
 

@@ -23,8 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from airflow_provider_apollo import __version__
-from airflow_provider_apollo.connection import ApolloConnectionConfig
-from airflow_provider_apollo.endpoints import normalize_path, path_template
+from airflow_provider_apollo._api.endpoints import normalize_path, path_template
 from airflow_provider_apollo.exceptions import (
     ApolloAmbiguousWriteError,
     ApolloConfigurationError,
@@ -34,8 +33,9 @@ from airflow_provider_apollo.exceptions import (
     ApolloTransientError,
     ApolloUnreadableWriteError,
 )
-from airflow_provider_apollo.http_errors import error_for_response, scrub, shorten
-from airflow_provider_apollo.quota import QuotaTracker
+from airflow_provider_apollo.hooks._transport.connection import ApolloConnectionConfig
+from airflow_provider_apollo.hooks._transport.http_errors import error_for_response, scrub, shorten
+from airflow_provider_apollo.hooks._transport.quota import QuotaTracker
 
 USER_AGENT = f"airflow-provider-apollo/{__version__}"
 

@@ -12,20 +12,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_apollo import record_matching
-from airflow_provider_apollo.batching import chunked
+from airflow_provider_apollo._api import record_matching
+from airflow_provider_apollo._api.batching import chunked
+from airflow_provider_apollo._api.filters import prepare_filters
 from airflow_provider_apollo.exceptions import ApolloResponseError, ApolloUnreadableWriteError
-from airflow_provider_apollo.filters import prepare_filters
-from airflow_provider_apollo.hooks.answers import answer_list, answer_member, answer_object
-from airflow_provider_apollo.hooks.api_call import endpoint_path
-from airflow_provider_apollo.hooks.arguments import require_id, require_ids, require_page, require_record
-from airflow_provider_apollo.hooks.sync_client import ApolloSyncClient
-from airflow_provider_apollo.pagination import (
+from airflow_provider_apollo.hooks._answers import answer_list, answer_member, answer_object
+from airflow_provider_apollo.hooks._arguments import require_id, require_ids, require_page, require_record
+from airflow_provider_apollo.hooks._transport.api_call import endpoint_path
+from airflow_provider_apollo.hooks._transport.pagination import (
     PagedQuery,
     page_records,
     validate_max_records,
     validate_per_page,
 )
+from airflow_provider_apollo.hooks._transport.sync_client import ApolloSyncClient
 
 CRM_BULK_CHUNK = 100  # contacts/accounts bulk_create and bulk_update take at most 100
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from airflow_provider_apollo.hooks.resources.crm import OPPORTUNITIES, CrmRecords
+from airflow_provider_apollo.hooks._resources.crm import OPPORTUNITIES, CrmRecords
 
 
 class OpportunitiesAPI(CrmRecords):

@@ -19,11 +19,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_apollo.batching import BULK_ENRICH_CHUNK
-from airflow_provider_apollo.credit_budget import CreditBudget
+from airflow_provider_apollo._api.batching import BULK_ENRICH_CHUNK
 from airflow_provider_apollo.exceptions import ApolloBudgetExceededError, ApolloError, ApolloResponseError
-from airflow_provider_apollo.hooks.answers import answer_object
-from airflow_provider_apollo.hooks.sync_client import ApolloSyncClient
+from airflow_provider_apollo.hooks._answers import answer_object
+from airflow_provider_apollo.hooks._transport.credit_budget import CreditBudget
+from airflow_provider_apollo.hooks._transport.sync_client import ApolloSyncClient
 
 #: Places one batch's answers on its inputs: ``(one entry per input, answers placed on none)``.
 Realign = Callable[[Sequence[Any], Sequence[Any]], tuple[list[dict[str, Any] | None], int]]

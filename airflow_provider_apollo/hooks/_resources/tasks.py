@@ -11,20 +11,24 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
+from airflow_provider_apollo._api.filters import prepare_filters
+from airflow_provider_apollo._api.task_filters import TaskSelection
+from airflow_provider_apollo._api.task_owner import TaskOwner, cannot_list_users, choose_task_owner
+from airflow_provider_apollo._api.task_types import TASK_PRIORITIES, TASK_TYPES
 from airflow_provider_apollo.exceptions import (
     ApolloConfigurationError,
     ApolloPermissionError,
     ApolloUnreadableWriteError,
 )
-from airflow_provider_apollo.filters import prepare_filters
-from airflow_provider_apollo.hooks.answers import answer_object
-from airflow_provider_apollo.hooks.arguments import require_id, require_ids, require_page, require_record
-from airflow_provider_apollo.hooks.resources.crm import TASKS, CrmRecords
-from airflow_provider_apollo.hooks.resources.team import TeamAPI
-from airflow_provider_apollo.pagination import page_records, validate_max_records, validate_per_page
-from airflow_provider_apollo.task_filters import TaskSelection
-from airflow_provider_apollo.task_owner import TaskOwner, cannot_list_users, choose_task_owner
-from airflow_provider_apollo.task_types import TASK_PRIORITIES, TASK_TYPES
+from airflow_provider_apollo.hooks._answers import answer_object
+from airflow_provider_apollo.hooks._arguments import require_id, require_ids, require_page, require_record
+from airflow_provider_apollo.hooks._resources.crm import TASKS, CrmRecords
+from airflow_provider_apollo.hooks._resources.team import TeamAPI
+from airflow_provider_apollo.hooks._transport.pagination import (
+    page_records,
+    validate_max_records,
+    validate_per_page,
+)
 
 __all__ = ["TASK_PRIORITIES", "TASK_TYPES", "TasksAPI"]
 

@@ -32,14 +32,14 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from airflow_provider_apollo.exceptions import ApolloQuotaExhaustedError
-from airflow_provider_apollo.quota_store import (
+from airflow_provider_apollo.hooks._transport.quota_store import (
     EndpointRecord,
     Lease,
     MemoryQuotaStore,
     QuotaStore,
     QuotaStoreError,
 )
-from airflow_provider_apollo.rate_limit_headers import (
+from airflow_provider_apollo.hooks._transport.rate_limit_headers import (
     WINDOWS,
     QuotaStatus,
     parse_rate_limit_headers,
@@ -57,7 +57,6 @@ _LONGEST_WAIT = {"hour": 3600.0, "day": 86400.0}
 PROBE_POLL_SECONDS = 0.05
 # How long a probe answered "0 left" still blocks a second probe if its 429 is never read.
 ANSWERED_PROBE_HOLD_SECONDS = 1.0
-
 
 
 @dataclass(frozen=True)
@@ -100,9 +99,9 @@ _TICKETS: contextvars.ContextVar[dict[str, _Ticket]] = contextvars.ContextVar("a
 class QuotaTracker:
     """Thread-safe per-endpoint quota knowledge and pacing decisions (see module docstring).
 
-    What it learns lives in a :class:`~airflow_provider_apollo.quota_store.QuotaStore`: this
+    What it learns lives in a :class:`~airflow_provider_apollo.hooks._transport.quota_store.QuotaStore`: this
     process's memory by default, or a store shared by every process of the host that uses the
-    same API key (:func:`~airflow_provider_apollo.quota_store.quota_store_for`). A store that
+    same API key (:func:`~airflow_provider_apollo.hooks._transport.quota_store.quota_store_for`). A store that
     fails (unwritable, locked too long) is replaced by memory, with a warning: pacing goes on
     per process rather than failing the task.
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_apollo._api.task_types import canonical_task_type
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.task_types import canonical_task_type
 
 #: The ``tasks/search`` body keys Apollo documents (sorting and facets; none of them filters).
 SENT_TO_APOLLO = frozenset({"sort_by_field", "sort_ascending", "open_factor_names"})

@@ -6,13 +6,13 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_apollo.batching import chunked
+from airflow_provider_apollo._api.batching import chunked
+from airflow_provider_apollo._api.record_matching import contact_identity, order_like_inputs
 from airflow_provider_apollo.exceptions import ApolloAmbiguousWriteError
-from airflow_provider_apollo.hooks.answers import answer_object
-from airflow_provider_apollo.hooks.arguments import require_id, require_ids, require_records
-from airflow_provider_apollo.hooks.resources.crm import CONTACTS, CRM_BULK_CHUNK, CrmRecords
-from airflow_provider_apollo.pagination import MAX_PER_PAGE, page_info, page_records
-from airflow_provider_apollo.record_matching import contact_identity, order_like_inputs
+from airflow_provider_apollo.hooks._answers import answer_object
+from airflow_provider_apollo.hooks._arguments import require_id, require_ids, require_records
+from airflow_provider_apollo.hooks._resources.crm import CONTACTS, CRM_BULK_CHUNK, CrmRecords
+from airflow_provider_apollo.hooks._transport.pagination import MAX_PER_PAGE, page_info, page_records
 
 
 def contact_lookup_keys(record: Mapping[str, Any]) -> list[str]:

@@ -14,14 +14,18 @@ from dataclasses import dataclass
 
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from airflow_provider_apollo.connection import ApolloConnectionConfig, ConnectionLike, read_connection
-from airflow_provider_apollo.endpoints import normalize_path, path_template
-from airflow_provider_apollo.hooks.api_call import ApiCall
-from airflow_provider_apollo.pagination import PageProgress
-from airflow_provider_apollo.quota import PROBE_POLL_SECONDS, QuotaTracker
-from airflow_provider_apollo.quota_store import quota_store_for
-from airflow_provider_apollo.rate_limit_headers import QuotaStatus
-from airflow_provider_apollo.retry import RetryPolicy
+from airflow_provider_apollo._api.endpoints import normalize_path, path_template
+from airflow_provider_apollo.hooks._transport.api_call import ApiCall
+from airflow_provider_apollo.hooks._transport.connection import (
+    ApolloConnectionConfig,
+    ConnectionLike,
+    read_connection,
+)
+from airflow_provider_apollo.hooks._transport.pagination import PageProgress
+from airflow_provider_apollo.hooks._transport.quota import PROBE_POLL_SECONDS, QuotaTracker
+from airflow_provider_apollo.hooks._transport.quota_store import quota_store_for
+from airflow_provider_apollo.hooks._transport.rate_limit_headers import QuotaStatus
+from airflow_provider_apollo.hooks._transport.retry import RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,9 @@ class ApolloClientBase(BaseHook):
         would block the triggerer's event loop, and a trigger polls a few times an hour.
         """
         if self._quota is None:
-            store = quota_store_for(config) if shared else None
+            store = None
+            if shared:
+                store = quota_store_for(config.api_key, config.quota_store, timeout=config.timeout)
             self._quota = QuotaTracker(max_quota_wait=config.max_quota_wait, clock=self._clock, store=store)
         return self._quota
 

@@ -5,27 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_apollo.batching import (
+from airflow_provider_apollo._api.batching import (
     is_matched_person,
     mobile_phone_returned,
     realign_people,
     validate_person_details,
 )
-from airflow_provider_apollo.credit_budget import CreditBudget
+from airflow_provider_apollo._api.webhooks import public_https_url
 from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
-from airflow_provider_apollo.hooks.answers import answer_object
-from airflow_provider_apollo.hooks.resources.enrichment_batches import (
+from airflow_provider_apollo.hooks._answers import answer_object
+from airflow_provider_apollo.hooks._resources.enrichment_batches import (
     BulkEnrichment,
     BulkEnrichmentCall,
     reported_credits,
 )
-from airflow_provider_apollo.hooks.resources.prospect_search import (
+from airflow_provider_apollo.hooks._resources.prospect_search import (
     LEGACY_PEOPLE_SEARCH,
     PEOPLE_SEARCH,
     ProspectSearch,
     ProspectSearches,
 )
-from airflow_provider_apollo.webhooks import public_https_url
+from airflow_provider_apollo.hooks._transport.credit_budget import CreditBudget
 
 #: What a returned mobile number costs on top of the match (Apollo's credit rules).
 MOBILE_PHONE_CREDITS = 8

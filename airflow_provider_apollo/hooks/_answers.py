@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_apollo.exceptions import ApolloResponseError
-from airflow_provider_apollo.pagination import page_records
+from airflow_provider_apollo.hooks._transport.pagination import page_records
 
 
 def answer_object(body: Any, where: str) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_apollo._api.task_types import same_task_type
+from airflow_provider_apollo._api.timestamps import parse_instant
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.task_types import same_task_type
-from airflow_provider_apollo.timestamps import parse_instant
 
 #: Fields of a task kept in a sensor's result. Apollo's task records embed the whole contact
 #: and account (emails, phone numbers): XCom is stored unmasked in the metadata database,

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_apollo.batching import realign_organizations, validate_domains
-from airflow_provider_apollo.credit_budget import CreditBudget
+from airflow_provider_apollo._api.batching import realign_organizations, validate_domains
 from airflow_provider_apollo.exceptions import ApolloResponseError
-from airflow_provider_apollo.hooks.answers import answer_object
-from airflow_provider_apollo.hooks.api_call import endpoint_path
-from airflow_provider_apollo.hooks.resources.enrichment_batches import BulkEnrichment, BulkEnrichmentCall
-from airflow_provider_apollo.hooks.resources.prospect_search import ORGANIZATION_SEARCH, ProspectSearches
-from airflow_provider_apollo.pagination import PagedQuery, validate_max_records, validate_per_page
+from airflow_provider_apollo.hooks._answers import answer_object
+from airflow_provider_apollo.hooks._resources.enrichment_batches import BulkEnrichment, BulkEnrichmentCall
+from airflow_provider_apollo.hooks._resources.prospect_search import ORGANIZATION_SEARCH, ProspectSearches
+from airflow_provider_apollo.hooks._transport.api_call import endpoint_path
+from airflow_provider_apollo.hooks._transport.credit_budget import CreditBudget
+from airflow_provider_apollo.hooks._transport.pagination import (
+    PagedQuery,
+    validate_max_records,
+    validate_per_page,
+)
 
 JOB_POSTINGS_MAX_PER_PAGE = 10_000
 #: Job postings cost 1 credit per page (Apollo's credit rules).

@@ -11,16 +11,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_apollo.filters import prepare_filters
-from airflow_provider_apollo.hooks.answers import answer_object
-from airflow_provider_apollo.hooks.arguments import require_page
-from airflow_provider_apollo.hooks.sync_client import ApolloSyncClient
-from airflow_provider_apollo.pagination import (
+from airflow_provider_apollo._api.filters import prepare_filters
+from airflow_provider_apollo.hooks._answers import answer_object
+from airflow_provider_apollo.hooks._arguments import require_page
+from airflow_provider_apollo.hooks._transport.pagination import (
     SEARCH_PAGE_CAP,
     PagedQuery,
     validate_max_records,
     validate_per_page,
 )
+from airflow_provider_apollo.hooks._transport.sync_client import ApolloSyncClient
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_apollo.exceptions import ApolloNotFoundError
-from airflow_provider_apollo.hooks.answers import answer_list, answer_object
-from airflow_provider_apollo.hooks.sync_client import ApolloSyncClient
-from airflow_provider_apollo.pagination import MAX_PER_PAGE, PagedQuery
+from airflow_provider_apollo.hooks._answers import answer_list, answer_object
+from airflow_provider_apollo.hooks._transport.pagination import MAX_PER_PAGE, PagedQuery
+from airflow_provider_apollo.hooks._transport.sync_client import ApolloSyncClient
 
 
 class TeamAPI(ApolloSyncClient):

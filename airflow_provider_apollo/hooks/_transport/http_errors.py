@@ -21,7 +21,7 @@ from airflow_provider_apollo.exceptions import (
     ApolloTransientError,
     ApolloValidationError,
 )
-from airflow_provider_apollo.rate_limit_headers import retry_after_seconds, window_named_in
+from airflow_provider_apollo.hooks._transport.rate_limit_headers import retry_after_seconds, window_named_in
 
 MAX_QUOTED_CHARS = 300
 REDACTED = "***"

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-from airflow_provider_apollo import quota_store as stores
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.hooks._transport import quota_store as stores
 
 DEFAULT_BASE_URL = "https://api.apollo.io"
 API_PREFIX = "/api/v1"
