@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bootstrap import BIN, PYTHON, ROOT, ensure_environment
+from local_services import ensure_installed
 
 # pytest's exit code when it collected no test: a run that tests nothing is a failure here.
 PYTEST_NO_TESTS = 5
@@ -40,6 +41,15 @@ def run_step(name: str, args: list[str]) -> int:
 
 def main(pytest_args: list[str]) -> int:
     ensure_environment()
+    # PostgreSQL (warehouse tests, the multi-host deployment's database) and Redis (the shared
+    # quota store, Celery's broker) come from Debian's packages; installed here when root.
+    still_missing = ensure_installed()
+    if still_missing:
+        print(
+            f"==> not installed: {', '.join(still_missing)}; the tests that need them skip locally"
+            " (and fail on CI): apt-get install " + " ".join(still_missing),
+            flush=True,
+        )
     steps: list[tuple[str, list[str]]] = [
         (
             "ruff",

@@ -23,3 +23,7 @@ def _own_quota_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
 
     directory = tmp_path_factory.mktemp("apollo-quota")
     monkeypatch.setattr(quota_store, "default_store_directory", lambda: directory)
+
+
+# Real PostgreSQL and Redis for the tests that ask for them (session fixtures, loopback only).
+from tests.services import postgres_server, redis_server  # noqa: E402, F401
