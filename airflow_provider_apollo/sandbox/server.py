@@ -225,14 +225,11 @@ class ApolloSandbox:
         :param crm_sizes: new CRM sizes to seed, e.g. ``crm_contacts=60000`` (as
             ``POST /_sandbox/config`` then ``POST /_sandbox/reset``); default the current ones.
         """
-        state = self.runtime.state
-        try:
-            state.crm_sizes = state.crm_sizes.with_config(crm_sizes)
-        except TypeError as error:
-            raise ValueError(f"reset() takes crm_* sizes only: {error}") from None
         unknown = set(crm_sizes) - CrmSizes.config_keys()
         if unknown:
             raise ValueError(f"unknown CRM sizes {sorted(unknown)}; use {sorted(CrmSizes.config_keys())}")
+        state = self.runtime.state
+        state.crm_sizes = state.crm_sizes.with_config(crm_sizes)
         self.runtime.reset()
 
     def activity(self, **counts: int) -> dict[str, Any]:
