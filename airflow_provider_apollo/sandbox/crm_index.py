@@ -1,13 +1,15 @@
 """Indexes over the CRM records that keep searches fast at 120,000 contacts.
 
-``SortedViews`` keeps each sort order until a record of its kind changes, so paging a large
-CRM sorts it once, not once per page. ``EmailIndex`` finds a contact by email without a walk
-(``run_dedupe`` on a bulk create of 100 would otherwise scan every contact 100 times).
+``SortedViews`` keeps each sort order, and each filtered result, until a record of its kind
+changes, so paging a large CRM sorts and filters it once per query, not once per page.
+``EmailIndex`` finds a contact by email without a walk (``run_dedupe`` on a bulk create of 100
+would otherwise scan every contact 100 times).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from airflow_provider_apollo.sandbox.world import Record
@@ -23,12 +25,17 @@ def _order_key(field: str) -> Any:
     return key
 
 
+#: Filtered results kept per kind (an exporter splitting a query pages a few slices at a time).
+_MAX_FILTERED = 16
+
+
 class SortedViews:
-    """Sorted lists of a kind's records, recomputed only after ``bump(kind)``."""
+    """Sorted and filtered lists of a kind's records, recomputed only after ``bump(kind)``."""
 
     def __init__(self) -> None:
         self.versions: Counter[str] = Counter()
         self._cache: dict[tuple[str, str, bool], tuple[int, list[Record]]] = {}
+        self._filtered: dict[tuple[str, Hashable], tuple[int, list[Record]]] = {}
 
     def bump(self, kind: str) -> None:
         """Records of ``kind`` were added, removed, or changed a sortable field.
@@ -41,6 +48,27 @@ class SortedViews:
         """Forget every order (the state was reset)."""
         self.versions.clear()
         self._cache.clear()
+        self._filtered.clear()
+
+    def filtered(self, kind: str, key: Hashable, compute: Callable[[], list[Record]]) -> list[Record]:
+        """The result of ``compute()`` for the query ``key``, kept while no ``kind`` record changes.
+
+        :param kind: the records' kind.
+        :param key: everything the result depends on besides the records (filters, sort).
+        :param compute: builds the result.
+        """
+        version = self.versions[kind]
+        cached = self._filtered.get((kind, key))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        result = compute()
+        stale = [k for k, (v, _) in self._filtered.items() if k[0] == kind and v != version]
+        for old in stale:
+            del self._filtered[old]
+        if len(self._filtered) >= _MAX_FILTERED:
+            del self._filtered[next(iter(self._filtered))]
+        self._filtered[(kind, key)] = (version, result)
+        return result
 
     def sorted(self, kind: str, records: dict[str, Record], field: str, *, ascending: bool) -> list[Record]:
         """``records`` sorted by ``field`` then id; the list is shared, do not change it.

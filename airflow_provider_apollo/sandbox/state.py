@@ -471,7 +471,8 @@ class SandboxState:
         """Contacts matching ``contacts/search`` filters, sorted as asked.
 
         :param filters: ``q_keywords``, ``contact_stage_ids``, ``contact_label_ids`` (Apollo's
-            current name; ``label_ids`` is accepted too), ``sort_by_field``, ``sort_ascending``;
+            current name; ``label_ids`` is accepted too), ``owner_ids``/``owner_id`` (a sandbox
+            extension: Apollo documents no owner filter), ``sort_by_field``, ``sort_ascending``;
             unknown keys are ignored.
         """
         words = str(filters.get("q_keywords") or "").lower().split()
@@ -481,6 +482,22 @@ class SandboxState:
         ordered = self._ordered("contacts", self.contacts, filters, "contact_")
         if not (words or stages or labels or owners):
             return ordered  # the whole CRM, paged: no copy of 120,000 references per page
+        query = (
+            str(filters.get("sort_by_field") or ""),
+            filters.get("sort_ascending") in (True, "true", "True", 1, "1"),
+            tuple(words),
+            frozenset(stages),
+            frozenset(labels),
+            frozenset(owners),
+        )
+        return self.views.filtered(
+            "contacts", query, lambda: self._filter_contacts(ordered, words, stages, labels, owners)
+        )
+
+    @staticmethod
+    def _filter_contacts(
+        ordered: list[Record], words: list[str], stages: set[Any], labels: set[Any], owners: set[Any]
+    ) -> list[Record]:
         found = []
         for contact in ordered:
             if owners and contact["owner_id"] not in owners:

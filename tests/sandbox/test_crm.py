@@ -331,3 +331,24 @@ def test_the_control_points_refuse_non_loopback_clients(sb):
         control._loopback_only(outsider)
     assert refused.value.status_code == 403
     assert requests.get(f"{sb.base_url}/_sandbox/records/users", timeout=5).status_code == 200
+
+
+def test_a_repeated_filtered_search_sees_the_writes_made_between_its_pages(sb, api):
+    contacts = list(sb.state.contacts.values())
+    stage = contacts[0]["contact_stage_id"]
+    outsider = next(c for c in contacts if c["contact_stage_id"] != stage)
+    other_stage = outsider["contact_stage_id"]
+    body = {"contact_stage_ids": [stage], "sort_by_field": "contact_updated_at", "per_page": 5}
+
+    first = api.post("/contacts/search", json=body).json()
+    api.post("/contacts/update_stages", json={"contact_ids": [outsider["id"]], "contact_stage_id": stage})
+    second = api.post("/contacts/search", json=body).json()
+    moved_away = next(c["id"] for c in second["contacts"] if c["id"] != outsider["id"])
+    api.post("/contacts/bulk_update", json={"contact_ids": [moved_away], "contact_stage_id": other_stage})
+    third = api.post("/contacts/search", json=body).json()
+
+    total = first["pagination"]["total_entries"]
+    assert second["pagination"]["total_entries"] == total + 1
+    assert second["contacts"][0]["id"] == outsider["id"]  # just changed: newest first
+    assert third["pagination"]["total_entries"] == total
+    assert moved_away not in {c["id"] for c in third["contacts"]}
