@@ -352,3 +352,29 @@ def test_a_repeated_filtered_search_sees_the_writes_made_between_its_pages(sb, a
     assert second["contacts"][0]["id"] == outsider["id"]  # just changed: newest first
     assert third["pagination"]["total_entries"] == total
     assert moved_away not in {c["id"] for c in third["contacts"]}
+
+
+@pytest.mark.parametrize("sizes", [{"crm_contacts": -1}, {"crm_users": 0}, {"crm_deals": True}])
+def test_bad_crm_sizes_are_refused_by_name(sizes):
+    name = next(iter(sizes))
+    with pytest.raises(ValueError, match=name):
+        ApolloSandbox(people=50, **sizes)
+
+
+def test_the_cli_refuses_a_bad_crm_size(capsys):
+    from airflow_provider_apollo.sandbox.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--port", "0", "--people", "50", "--crm-contacts", "-5"])
+    assert stopped.value.code == 2 and "crm_contacts" in capsys.readouterr().err
+
+
+def test_reset_with_sizes_reseeds_and_refuses_unknown_names(sb):
+    try:
+        sb.reset(crm_contacts=7)
+        assert len(sb.state.contacts) == 7
+        with pytest.raises(ValueError, match="crm_widgets"):
+            sb.reset(crm_widgets=1)
+        assert len(sb.state.contacts) == 7  # the refused reset changed nothing
+    finally:
+        sb.reset(**SIZES)
