@@ -15,11 +15,11 @@ from typing import Any
 from airflow_provider_apollo.sandbox.world import Record
 
 
-def _order_key(field: str) -> Any:
+def _order_key(field: str, read: Callable[[Record], Any] | None) -> Any:
     # Nones first ascending (last descending); the id breaks ties so that pages never overlap
     # or skip records that share a value (Apollo's own tie order is not documented).
     def key(record: Record) -> tuple[bool, Any, str]:
-        value = record.get(field)
+        value = read(record) if read is not None else record.get(field)
         return (value is not None, "" if value is None else value, record["id"])
 
     return key
@@ -70,19 +70,28 @@ class SortedViews:
         self._filtered[(kind, key)] = (version, result)
         return result
 
-    def sorted(self, kind: str, records: dict[str, Record], field: str, *, ascending: bool) -> list[Record]:
+    def sorted(
+        self,
+        kind: str,
+        records: dict[str, Record],
+        field: str,
+        *,
+        ascending: bool,
+        value: Callable[[Record], Any] | None = None,
+    ) -> list[Record]:
         """``records`` sorted by ``field`` then id; the list is shared, do not change it.
 
         :param kind: the records' kind (the version that invalidates the order).
         :param records: the live records of the kind, by id.
         :param field: record key to sort by.
         :param ascending: smallest first.
+        :param value: reads the sort value of a record (default ``record[field]``).
         """
         version = self.versions[kind]
         cached = self._cache.get((kind, field, ascending))
         if cached is not None and cached[0] == version:
             return cached[1]
-        ordered = sorted(records.values(), key=_order_key(field), reverse=not ascending)
+        ordered = sorted(records.values(), key=_order_key(field, value), reverse=not ascending)
         # Only the current version is worth keeping: drop the other direction if it is stale.
         for direction in (True, False):
             stale = self._cache.get((kind, field, direction))

@@ -121,7 +121,7 @@ class SeededCrm:
     contacts: dict[str, Record] = field(default_factory=dict)
     opportunities: dict[str, Record] = field(default_factory=dict)
     tasks: dict[str, Record] = field(default_factory=dict)
-    #: ``updated_at`` of records whose API shape has none (deals, tasks), by id.
+    #: ``updated_at`` of records whose API shape has none (accounts, deals, tasks), by id.
     hidden_updated_at: dict[str, str] = field(default_factory=dict)
 
 
@@ -271,7 +271,6 @@ def _accounts(
             "original_source": "crm",
             "owner_id": pick(owner_ids),
             "created_at": iso_ms(created),
-            "updated_at": iso_ms(updated),
             "phone": phone,
             "phone_status": "no_status",
             "raw_address": None,
@@ -287,6 +286,7 @@ def _accounts(
             "last_activity_date": iso_ms(updated) if roll < 0.5 else None,
         }
         crm.accounts[account["id"]] = account
+        crm.hidden_updated_at[account["id"]] = iso_ms(updated)
 
 
 def _contacts(

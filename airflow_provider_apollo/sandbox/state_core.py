@@ -65,7 +65,8 @@ class StateCore:
         self.opportunities: dict[str, Record] = crm.opportunities
         #: Deleted records by kind (``contacts``, ``accounts``): gone from search, 422 on view.
         self.deleted: dict[str, dict[str, Record]] = {"contacts": {}, "accounts": {}}
-        #: When deals and tasks last changed: their API shape carries no ``updated_at``.
+        #: When accounts, deals and tasks last changed: their documented API shapes carry no
+        #: ``updated_at`` (api-reference-legacy.txt, Search for accounts, sample answer).
         self.hidden_updated_at: dict[str, str] = crm.hidden_updated_at
         self.emails = EmailIndex()
         for contact in self.contacts.values():
@@ -94,19 +95,19 @@ class StateCore:
         :param record: the changed record.
         """
         now = now_iso()
-        if kind in ("contacts", "accounts"):
+        if kind == "contacts":
             record["updated_at"] = now
         else:
             self.hidden_updated_at[record["id"]] = now
         self.views.bump(kind)
 
     def updated_at_of(self, kind: str, record: Record) -> str | None:
-        """When ``record`` last changed (deals and tasks keep it out of their API shape).
+        """When ``record`` last changed (accounts, deals and tasks keep it out of their API shape).
 
         :param kind: the record's kind.
         :param record: the record.
         """
-        if kind in ("contacts", "accounts"):
+        if kind == "contacts":
             return record.get("updated_at")
         return self.hidden_updated_at.get(record["id"]) or record.get("created_at")
 
@@ -269,4 +270,12 @@ class StateCore:
         if not field_name:
             return list(records.values())
         ascending = filters.get("sort_ascending") in (True, "true", "True", 1, "1")
-        return self.views.sorted(kind, records, field_name.removeprefix(prefix), ascending=ascending)
+        field = field_name.removeprefix(prefix)
+        if field != "updated_at" or kind == "contacts":
+            return self.views.sorted(kind, records, field, ascending=ascending)
+
+        # account_updated_at (OpenAPI) sorts by the change time kept aside from the record.
+        def changed_at(record: Record) -> str | None:
+            return self.updated_at_of(kind, record)
+
+        return self.views.sorted(kind, records, field, ascending=ascending, value=changed_at)

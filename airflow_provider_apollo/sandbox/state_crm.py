@@ -292,7 +292,6 @@ class CrmRecordsState(StateCore):
                 "original_source": "api",
                 "owner_id": self.world.user["id"],
                 "created_at": now,
-                "updated_at": now,
                 "phone": None,
                 "phone_status": "no_status",
                 "raw_address": None,
@@ -308,6 +307,8 @@ class CrmRecordsState(StateCore):
                 "last_activity_date": None,
             }
             self._apply_account_fields(account, fields)
+            # The documented account record has no updated_at: the sandbox keeps it aside.
+            self.hidden_updated_at[account["id"]] = now
             self.accounts[account["id"]] = account
             self.views.bump("accounts")
             return account, False
