@@ -120,6 +120,9 @@ class ApolloAddToSequenceOperator(ApolloBaseOperator):
         exactly_one(("sequence_id", sequence_id), ("sequence_name", sequence_name))
         exactly_one(("email_account_id", email_account_id), ("email_account", email_account))
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
+        if not contact_ids:  # a day with nobody new: no name look-up, no request
+            self.log.info("No contacts to enrol: nothing sent to Apollo.")
+            return {"sequence_id": sequence_id, "added": [], "skipped": {}}
 
         if sequence_id is None:
             sequence_id = resolve_sequence_id(self.hook, str(sequence_name))
@@ -255,6 +258,9 @@ class ApolloRemoveFromSequenceOperator(ApolloBaseOperator):
         sequence_ids = as_string_list("sequence_ids", self.sequence_ids)
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
         mode = choice("mode", self.mode, REMOVE_MODES)
+        if not contact_ids:
+            self.log.info("No contacts to take out of a sequence: nothing sent to Apollo.")
+            return {"sequence_ids": sequence_ids, "contact_ids": [], "mode": mode}
 
         ApolloSequenceLink.persist(context, sequence_ids)
         for batch in chunked(contact_ids, SEQUENCE_BATCH_SIZE):

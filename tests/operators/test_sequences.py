@@ -139,6 +139,43 @@ def test_unknown_sequence_name_lists_near_names(apollo, attach, context):
     apollo.add_contacts_to_sequence.assert_not_called()
 
 
+def test_an_unknown_name_lists_every_sequence_of_the_team_closest_first(apollo, attach, context):
+    """A typo matches nothing in Apollo's partial search: the error still lists the candidates."""
+    op = attach(
+        ApolloAddToSequenceOperator(
+            task_id="a", sequence_name="Sandbx Outrech", email_account_id="ea1", contact_ids=["c"]
+        )
+    )
+    with pytest.raises(ApolloConfigurationError) as raised:
+        op.execute(context)
+    message = str(raised.value)
+    assert "none" not in message
+    listed = message.split("closest first: ")[1]
+    assert listed.index("'Sandbox Outreach' (id s1)") < listed.index("'Duplicate Name' (id d1)")
+    assert "'Revived' (id new)" in listed
+    apollo.add_contacts_to_sequence.assert_not_called()
+
+
+@pytest.mark.parametrize("contact_ids", [[], ()])
+def test_no_contacts_sends_nothing_not_even_the_name_lookups(apollo, attach, context, contact_ids):
+    """Empty input means no request, as documented: an unknown name is not even looked up."""
+    result = attach(
+        ApolloAddToSequenceOperator(
+            task_id="a", sequence_name="No Such Sequence", email_account="x@y.example", contact_ids=contact_ids
+        )
+    ).execute(context)
+    assert result == {"sequence_id": None, "added": [], "skipped": {}}
+    assert apollo.method_calls == []
+
+
+def test_no_contacts_to_remove_sends_nothing(hook, attach, context):
+    result = attach(
+        ApolloRemoveFromSequenceOperator(task_id="r", sequence_ids="s1", contact_ids=[], mode="stop")
+    ).execute(context)
+    assert result == {"sequence_ids": ["s1"], "contact_ids": [], "mode": "stop"}
+    assert hook.method_calls == []
+
+
 def test_an_archived_namesake_does_not_make_a_name_ambiguous(apollo, attach, context):
     result = attach(
         ApolloAddToSequenceOperator(
