@@ -214,10 +214,10 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
             if not isinstance(error, ApolloBudgetExceededError):
                 raise
             self.log.warning(
-                "Budget of %s credits reached: %s left out (marked skipped_budget); %s.",
+                "Budget of %s credits reached after spending %s: %s left out (marked skipped_budget).",
                 format_credits(budget.limit or 0),
-                plural(len(unresolved), "person"),
                 budget.describe(),
+                "1 person" if len(unresolved) == 1 else f"{len(unresolved)} people",
             )
             return
         enriched.update(zip(keys, matches, strict=True))

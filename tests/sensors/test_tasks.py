@@ -145,6 +145,15 @@ class TestPoke:
         assert not result.is_done
         assert "No task matches yet" in capsys.readouterr().out
 
+    def test_the_poke_line_counts_in_good_english_and_names_the_type_checked(
+        self, fake_hook_class: Any, make_task: Any, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        hook = fake_hook_class(tasks=[make_task("t1", "completed", contact_id="c1")])
+        sensor(hook, contact_ids=["c1"], task_type="call").poke(context())
+        logged = capsys.readouterr().out
+        assert "0 credits spent by this poke, 0 by this try (1 API call)." in logged
+        assert hook.calls[0][1]["task_types"] == ["call"]  # what the hook's filter note reports
+
     def test_defaults(self) -> None:
         built = sensor(contact_ids=["c1"])
         assert (built.poke_interval, built.mode, built.target_statuses) == (300, "reschedule", ("completed",))
