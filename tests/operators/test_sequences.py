@@ -313,3 +313,16 @@ def test_an_enrolment_dated_now_is_an_addition(hook, attach, context):
         ApolloAddToSequenceOperator(task_id="a", sequence_id="s1", email_account_id="ea1", contact_ids=["c1"])
     ).execute(context)
     assert result == {"sequence_id": "s1", "added": ["c1"], "skipped": {}}
+
+
+def test_a_failed_enrolment_leaves_an_empty_link_not_a_missing_xcom(apollo, attach, context):
+    """The link look-up after the failure finds [] (a greyed-out button), never "XCom not found"."""
+    op = attach(
+        ApolloAddToSequenceOperator(
+            task_id="a", sequence_name="Q3 outbound", email_account_id="ea1", contact_ids=["c"]
+        )
+    )
+    with pytest.raises(ApolloConfigurationError):
+        op.execute(context)
+    pushed = [call.kwargs for call in context["ti"].xcom_push.call_args_list]
+    assert pushed == [{"key": "apollo_sequence_ids", "value": []}]
