@@ -113,7 +113,7 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
         if self.on_budget_exhausted not in ("fail", "skip"):
             raise ApolloConfigurationError(
                 f"on_budget_exhausted must be one of 'fail', 'skip'; got {self.on_budget_exhausted!r}. It is "
-                "templated: a template such as \"{{ params.on_budget_exhausted }}\" must render to one "
+                'templated: a template such as "{{ params.on_budget_exhausted }}" must render to one '
                 "of the two (check the rendered value in the task's Rendered Template tab)."
             )
         output_path = checked_output_path(self.output_path)

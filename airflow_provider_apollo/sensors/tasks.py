@@ -114,7 +114,9 @@ class ApolloTasksSensor(ApolloBaseSensor):
                 f"task_type must be a non-empty string; got {self.apollo_task_type!r}."
             )
         return TaskCriteria(
-            task_ids=tuple(as_record_ids("task_ids", self.task_ids, "task")) if self.task_ids is not None else (),
+            task_ids=tuple(as_record_ids("task_ids", self.task_ids, "task"))
+            if self.task_ids is not None
+            else (),
             contact_ids=tuple(as_contact_ids("contact_ids", self.contact_ids))
             if self.contact_ids is not None
             else (),

@@ -43,7 +43,11 @@ if TYPE_CHECKING:
     from airflow_provider_apollo.sandbox import ApolloSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "docs" / "howto").glob("*.md"))]
+DOC_FILES = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    *sorted((ROOT / "docs" / "howto").glob("*.md")),
+]
 NOT_RUN = re.compile(r"^<!--\s*not-run:(?P<reason>.*?)-->\s*$")
 FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 PYTHON = {"python", "py", "python3"}
@@ -104,7 +108,9 @@ SAMPLES = [sample for path in DOC_FILES for sample in python_samples(path)]
 def test_the_pages_have_samples_and_every_not_run_marker_says_why() -> None:
     assert len(SAMPLES) >= 20, [s.where for s in SAMPLES]
     runnable = [s for s in SAMPLES if s.not_run is None]
-    assert any("with DAG(" in s.code for s in runnable), "the README's first DAG must be among the samples run"
+    assert any("with DAG(" in s.code for s in runnable), (
+        "the README's first DAG must be among the samples run"
+    )
     unexplained = [s.where for s in SAMPLES if s.not_run == ""]
     assert not unexplained, f"not-run markers without a reason: {unexplained}"
 
@@ -145,7 +151,11 @@ def _dags_in(namespace: dict[str, Any]) -> list[DAG]:
 
     found: dict[str, DAG] = {}
     for value in list(namespace.values()):
-        candidates = [value, getattr(value, "dag", None), getattr(getattr(value, "operator", None), "dag", None)]
+        candidates = [
+            value,
+            getattr(value, "dag", None),
+            getattr(getattr(value, "operator", None), "dag", None),
+        ]
         for candidate in candidates:
             if isinstance(candidate, DAG):
                 found.setdefault(candidate.dag_id, candidate)

@@ -21,7 +21,10 @@ from airflow_provider_apollo.operators.enrichment import (
     ApolloEnrichPeopleOperator,
 )
 from airflow_provider_apollo.operators.generic import ApolloOperator
-from airflow_provider_apollo.operators.search import ApolloSearchOrganizationsOperator, ApolloSearchPeopleOperator
+from airflow_provider_apollo.operators.search import (
+    ApolloSearchOrganizationsOperator,
+    ApolloSearchPeopleOperator,
+)
 from airflow_provider_apollo.operators.sequences import (
     ApolloAddToSequenceOperator,
     ApolloRemoveFromSequenceOperator,

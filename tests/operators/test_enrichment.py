@@ -385,5 +385,5 @@ def test_on_budget_exhausted_is_templated_and_its_error_says_so(hook, attach, co
         )
     )
     op.render_template_fields({"params": {"when_spent": "Skip it"}})
-    with pytest.raises(ApolloConfigurationError, match="got 'Skip it'. It is templated"):
+    with pytest.raises(ApolloConfigurationError, match=r"got 'Skip it'\. It is templated"):
         op.execute(context)

@@ -161,7 +161,10 @@ def test_no_contacts_sends_nothing_not_even_the_name_lookups(apollo, attach, con
     """Empty input means no request, as documented: an unknown name is not even looked up."""
     result = attach(
         ApolloAddToSequenceOperator(
-            task_id="a", sequence_name="No Such Sequence", email_account="x@y.example", contact_ids=contact_ids
+            task_id="a",
+            sequence_name="No Such Sequence",
+            email_account="x@y.example",
+            contact_ids=contact_ids,
         )
     ).execute(context)
     assert result == {"sequence_id": None, "added": [], "skipped": {}}

@@ -48,7 +48,10 @@ class TestValidation:
         ("kwargs", "fragment"),
         [
             ({"task_ids": ["t1", ""]}, r"task_ids\[1\]"),
-            ({"contact_ids": [{"status": "matched", "input": {}, "person": {"id": "p1"}}]}, "enrichment result"),
+            (
+                {"contact_ids": [{"status": "matched", "input": {}, "person": {"id": "p1"}}]},
+                "enrichment result",
+            ),
             ({"contact_ids": "['c1', 'c2']"}, "render_template_as_native_obj"),
             ({"filters": ["type", "call"]}, "filters must be a mapping"),
             ({"task_type": "  "}, "task_type must be a non-empty string"),
