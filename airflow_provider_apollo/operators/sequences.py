@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 
 from airflow_provider_apollo._api.batching import chunked
+from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks._resources.sequences import (
     SEQUENCE_ENROLMENT_FLAGS,
     SEQUENCE_REMOVAL_MODES,
@@ -20,7 +21,7 @@ from airflow_provider_apollo.operators._resolve import resolve_email_account_id,
 from airflow_provider_apollo.operators._validation import (
     as_contact_ids,
     as_list,
-    as_string_list,
+    as_record_ids,
     choice,
     exactly_one,
     optional_string,
@@ -230,7 +231,7 @@ class ApolloRemoveFromSequenceOperator(ApolloBaseOperator):
 
     Safe to re-run: removing a contact that is no longer in a sequence changes nothing.
 
-    :param sequence_ids: the sequences' ids (one id or a list). (templated)
+    :param sequence_ids: the sequences' ids or sequence records (their ``id``); one or a list. (templated)
     :param contact_ids: contact ids or contact records (their ``id``). (templated)
     :param mode: ``"remove"`` (take them out), ``"mark_as_finished"`` or ``"stop"`` (pause). (templated)
     :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
@@ -255,7 +256,9 @@ class ApolloRemoveFromSequenceOperator(ApolloBaseOperator):
         self.mode = mode
 
     def execute(self, context: Context) -> dict[str, Any]:
-        sequence_ids = as_string_list("sequence_ids", self.sequence_ids)
+        sequence_ids = as_record_ids("sequence_ids", self.sequence_ids, "sequence")
+        if not sequence_ids:
+            raise ApolloConfigurationError("sequence_ids is empty; give at least one sequence id or record.")
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
         mode = choice("mode", self.mode, REMOVE_MODES)
         if not contact_ids:

@@ -329,3 +329,13 @@ def test_a_failed_enrolment_leaves_an_empty_link_not_a_missing_xcom(apollo, atta
         op.execute(context)
     pushed = [call.kwargs for call in context["ti"].xcom_push.call_args_list]
     assert pushed == [{"key": "apollo_sequence_ids", "value": []}]
+
+
+def test_remove_takes_sequence_records_as_the_other_id_arguments_do(hook, attach, context):
+    result = attach(
+        ApolloRemoveFromSequenceOperator(
+            task_id="r", sequence_ids=[{"id": "s1", "name": "Sandbox Outreach"}], contact_ids=[{"id": "c1"}]
+        )
+    ).execute(context)
+    assert result == {"sequence_ids": ["s1"], "contact_ids": ["c1"], "mode": "remove"}
+    hook.remove_contacts_from_sequences.assert_called_once_with(["s1"], ["c1"], mode="remove")
