@@ -5,6 +5,7 @@ Outside Apollo's namespace, needs no API key, and answers loopback clients only.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -54,6 +55,10 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return data
 
 
+#: How many of the world's job titles ``GET /_sandbox/world`` lists, the most common first.
+_TITLES_LISTED = 60
+
+
 def world_summary(runtime: SandboxRuntime) -> dict[str, Any]:
     """What a test or a demo needs to know about the generated world, in one small object.
 
@@ -96,6 +101,11 @@ def world_summary(runtime: SandboxRuntime) -> dict[str, Any]:
             "sample_organizations_hiring": [
                 {"id": org["id"], "name": org["name"], "primary_domain": org["primary_domain"]}
                 for org in hiring
+            ],
+            # What a people search's person_titles can match: a newcomer's "VP Sales" finds
+            # nobody in a world whose titles read "VP of Sales".
+            "titles": [
+                title for title, _ in Counter(p["title"] for p in world.people).most_common(_TITLES_LISTED)
             ],
             "sample_people": [
                 {"id": p["id"], "name": p["name"], "email": p["email"], "title": p["title"]}

@@ -94,7 +94,7 @@ def test_second_prospecting_run_spends_nothing_and_creates_nothing(sb, context):
     assert after_second["sequence_enrolments"]["duplicates"] == 0
 
 
-def test_budget_is_never_exceeded_on_the_server(sb, context):
+def test_budget_is_never_exceeded_on_the_server(sb, context, capsys):
     people = _run(
         ApolloSearchPeopleOperator(task_id="search", filters={"person_titles": ["sales"]}, max_records=40),
         context,
@@ -106,7 +106,13 @@ def test_budget_is_never_exceeded_on_the_server(sb, context):
         context,
     )
     assert sb.stats()["credits"]["total"] <= 7
-    assert any(r["status"] == "skipped_budget" for r in result)
+    left_out = sum(r["status"] == "skipped_budget" for r in result)
+    assert left_out
+    # One readable line: what was spent, then who was left out (no dangling "; 7 credits.").
+    assert (
+        f"Budget of 7 credits reached after spending 7 credits: {left_out} people left out "
+        "(marked skipped_budget)." in capsys.readouterr().out
+    )
 
 
 def _contacts(sb: Any, context: dict[str, Any], count: int) -> list[dict[str, Any]]:

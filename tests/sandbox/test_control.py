@@ -107,6 +107,10 @@ def test_world_summary(sb, api):
     assert len(world["email_accounts"]) == 2
     assert world["sample_domains"][0] == sb.state.world.organizations[0]["primary_domain"]
     assert all(sb.state.world.job_postings[o["id"]] for o in world["sample_organizations_hiring"])
+    # The titles a people search can match, the most common first.
+    titles = [p["title"] for p in sb.state.world.people]
+    assert world["titles"][0] == max(set(titles), key=titles.count)
+    assert set(world["titles"]) <= set(titles) and len(world["titles"]) == len(set(world["titles"]))
 
 
 def test_connection_helpers(sb):
