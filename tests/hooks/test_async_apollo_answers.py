@@ -14,9 +14,9 @@ import pytest
 
 from airflow_provider_apollo.exceptions import ApolloResponseError
 from airflow_provider_apollo.hooks.async_apollo import ApolloAsyncHook
+from tests._support import CANARY_KEY
 
 ORG = "5e66b6381e05b4008c8331b8"
-CANARY_KEY = "canary-KEY-async-answers-7d2e"
 
 
 async def _no_wait(seconds: float) -> None:

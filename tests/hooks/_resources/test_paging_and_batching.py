@@ -11,8 +11,7 @@ import requests_mock
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-
-from .conftest import BASE
+from tests._support import BASE
 
 
 def people_page(start: int, count: int, total: int | None = None) -> dict[str, Any]:

@@ -16,9 +16,9 @@ import pytest
 from airflow_provider_apollo.exceptions import ApolloQuotaExhaustedError
 from airflow_provider_apollo.hooks._transport.quota import QuotaTracker
 from airflow_provider_apollo.hooks._transport.quota_store import SqliteQuotaStore, store_file_name
+from tests._support import CANARY_KEY
 
 ENDPOINT = "people/bulk_match"
-CANARY_KEY = "canary-KEY-7f3a9c-never-on-disk"
 
 
 class Clock:
@@ -143,7 +143,7 @@ def test_the_key_never_appears_in_the_store(tmp_path: Path) -> None:
     for path in files:
         assert "canary" not in path.name.lower()
         content = path.read_bytes()
-        for form in (CANARY_KEY, CANARY_KEY.lower(), "7f3a9c"):
+        for form in (CANARY_KEY, CANARY_KEY.lower(), "5e1f0c7a9b3d"):
             assert form.encode() not in content and form.encode("utf-16-le") not in content
     assert store_file_name(CANARY_KEY) != store_file_name(CANARY_KEY + "x")
 
