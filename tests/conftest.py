@@ -76,17 +76,21 @@ def airflow_db() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def sandbox(request: pytest.FixtureRequest) -> Iterator[ApolloSandbox]:
+def sandbox_options() -> dict[str, Any]:
+    """``ApolloSandbox`` arguments of the module's ``sandbox``; a folder or module overrides this."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def sandbox(sandbox_options: dict[str, Any]) -> Iterator[ApolloSandbox]:
     """The module's sandbox (canary key, seed-42 world), with ``apollo_default`` pointing at it.
 
-    A module picks other ``ApolloSandbox`` arguments with
-    ``pytestmark = pytest.mark.sandbox_options(seed=7, people=300)``. One sandbox serves the
+    The one sandbox-starting fixture of the suite: a folder or module that needs another world
+    overrides ``sandbox_options`` (e.g. ``{"seed": 7, "people": 300}``). One sandbox serves the
     whole module, so the state a module asserts is the state its own tests left behind; use
     ``clean_sandbox`` for a test that must start from the fresh world.
     """
-    marker = request.node.get_closest_marker("sandbox_options")
-    options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
-    with running_sandbox(**options) as started:
+    with running_sandbox(**sandbox_options) as started:
         yield started
 
 

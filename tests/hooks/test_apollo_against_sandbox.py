@@ -49,8 +49,10 @@ NOT_SENDING_REQUESTS = {
 
 
 # ------------------------------------------------------------------------------------ fixtures
-# One sandbox for the module (tests/conftest.py), with ``apollo_default`` pointing at it.
-pytestmark = pytest.mark.sandbox_options(people=600)
+@pytest.fixture(scope="module")
+def sandbox_options() -> dict[str, Any]:
+    """The module's ``sandbox`` (tests/conftest.py): the seed-42 world, 600 people."""
+    return {"people": 600}
 
 
 @pytest.fixture(scope="module")
