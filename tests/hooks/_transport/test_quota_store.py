@@ -196,6 +196,7 @@ def _send_through_tracker(directory: Path, window: FakeWindow, requests: int) ->
     os._exit(0)
 
 
+@pytest.mark.slow  # a fresh interpreter (or server) starts: over a second
 def test_two_processes_send_one_probe_per_closed_window(tmp_path: Path) -> None:
     context = multiprocessing.get_context("fork")
     limit, requests_each, workers = 4, 14, 2
