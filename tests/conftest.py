@@ -41,9 +41,11 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_home}/airflow.db")
 
 
-#: Suites whose every test runs example DAGs or fault storms (seconds each): marked ``slow``,
-#: so that ``pytest -m "not slow"`` is the inner loop. Single slow tests elsewhere carry the mark.
-SLOW_SUITES = ("e2e", "reliability")
+#: Suites whose every test runs example DAGs, fault storms or a real Airflow (seconds each):
+#: marked ``slow``, so that ``pytest -m "not slow"`` is the inner loop (a ``-m`` given on the
+#: command line replaces the ``not deployment`` of addopts). Single slow tests elsewhere carry
+#: the mark themselves.
+SLOW_SUITES = ("deployment", "e2e", "reliability")
 _TESTS = Path(__file__).resolve().parent
 
 
