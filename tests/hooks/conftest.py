@@ -9,7 +9,10 @@ import pytest
 import requests_mock as requests_mock_module
 
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-from tests._support import FakeClock, set_connection
+from tests._support import BASE, CANARY_KEY, FakeClock, set_connection
+
+# Re-exported: test modules written before tests/_support.py import these from here.
+__all__ = ["BASE", "CANARY_KEY", "FakeClock", "set_connection"]
 
 
 @pytest.fixture
