@@ -28,7 +28,6 @@ BASE = "https://api.apollo.io/api/v1"
 EXAMPLE_DAGS_FOLDER = Path(__file__).resolve().parents[1] / "example_dags"
 #: The sandbox world the example DAGs' default params are written for.
 WORLD_SEED = 42
-CONN_ENV = "AIRFLOW_CONN_APOLLO_DEFAULT"
 
 
 def connection_json(**fields: Any) -> str:
