@@ -120,6 +120,13 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     :param runtime: the sandbox runtime.
     """
     router = APIRouter(prefix="/_sandbox", dependencies=[Depends(_loopback_only)])
+    _add_inspection_routes(router, runtime)
+    _add_steering_routes(router, runtime)
+    return router
+
+
+def _add_inspection_routes(router: APIRouter, runtime: SandboxRuntime) -> None:
+    """Read and reset the sandbox: counters, world, reset."""
     state = runtime.state
 
     @router.get("/stats")
@@ -134,6 +141,11 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     @router.get("/world")
     async def world() -> JSONResponse:
         return JSONResponse(world_summary(runtime))
+
+
+def _add_steering_routes(router: APIRouter, runtime: SandboxRuntime) -> None:
+    """Change the sandbox: post job postings, complete tasks, read and set limits and faults."""
+    state = runtime.state
 
     @router.post("/job_postings")
     async def job_postings(request: Request) -> JSONResponse:
@@ -188,8 +200,6 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
             runtime.injector.configure(faults)
         state.crm_sizes = sizes
         return JSONResponse(config_of(runtime))
-
-    return router
 
 
 def config_of(runtime: SandboxRuntime) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from airflow_provider_apollo.sandbox import ApolloSandbox
+from tests._support import CANARY_KEY
 
 STATS_KEYS = {
     "requests",
@@ -116,7 +117,7 @@ def test_world_summary(sb, api):
 def test_connection_helpers(sb):
     connection = json.loads(sb.connection_json)
 
-    assert connection == {"conn_type": "apollo", "host": sb.base_url, "password": "test-key"}
+    assert connection == {"conn_type": "apollo", "host": sb.base_url, "password": CANARY_KEY}
     assert sb.base_url.startswith("http://127.0.0.1:") and not sb.base_url.endswith("/api/v1")
     assert sb.env == {"AIRFLOW_CONN_APOLLO_DEFAULT": sb.connection_json}
 

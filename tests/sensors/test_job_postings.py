@@ -16,6 +16,7 @@ from airflow.sdk.execution_time import macros
 from airflow_provider_apollo.exceptions import ApolloAuthenticationError, ApolloConfigurationError
 from airflow_provider_apollo.sensors.job_postings import ApolloJobPostingsSensor
 from airflow_provider_apollo.triggers.job_postings import ApolloJobPostingsTrigger
+from tests._support import CANARY_KEY
 
 INTERVAL_START = pendulum.datetime(2026, 3, 1, tz="UTC")
 ORG_A, ORG_B = "5e66b6381e05b4008c8331b8", "5f5e1d2c3b4a596877665544"
@@ -290,5 +291,5 @@ class TestAgainstTheApi:
         ]
         (request,) = api.request_history
         assert request.qs == {"page": ["1"], "per_page": ["100"]}
-        assert request.headers["X-Api-Key"] == "canary-KEY-sensors-77f3a1"
+        assert request.headers["X-Api-Key"] == CANARY_KEY
         assert "canary" not in request.url
