@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_apollo._api.batching import chunked
 from airflow_provider_apollo._api.email_addresses import email_problem
+from airflow_provider_apollo._api.identity import person_identity
 from airflow_provider_apollo._api.phone_numbers import contact_phone_fields
-from airflow_provider_apollo._api.record_matching import CONTACTS, contact_identity, match_records
+from airflow_provider_apollo._api.record_matching import CONTACTS, match_records
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
@@ -196,7 +197,7 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
                 by_email[email] = len(unique_fields)
             positions.append(len(unique_fields))
             unique_fields.append(fields)
-            identities.append(contact_identity(fields, person_id=step.person_id))
+            identities.append(person_identity(fields, person_id=step.person_id))
 
         answered = self.hook.bulk_create_contacts(unique_fields, run_dedupe=self.run_dedupe)
         # By identity, never by position: Apollo drops invalid emails and answers created and

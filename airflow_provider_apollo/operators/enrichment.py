@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_apollo._api.batching import require_domain
+from airflow_provider_apollo._api.identity import same_person_key
 from airflow_provider_apollo._api.webhooks import public_https_url
 from airflow_provider_apollo.exceptions import (
     ApolloBudgetExceededError,
@@ -17,7 +18,7 @@ from airflow_provider_apollo.hooks._transport.credit_budget import CreditBudget
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, format_credits, plural
 from airflow_provider_apollo.operators._output import checked_output_path, write_json_lines
-from airflow_provider_apollo.operators._people import identity, match_details
+from airflow_provider_apollo.operators._people import match_details
 from airflow_provider_apollo.operators._validation import (
     as_list,
     as_mapping_list,
@@ -34,7 +35,7 @@ PERSON_STATUSES = ("matched", "not_found", "existing_contact", "skipped_budget")
 #: The XCom key under which results already paid for are kept when the task fails.
 PARTIAL_RESULTS_KEY = "partial_results"
 
-PersonKey = tuple[str, str]
+PersonKey = str
 
 
 class ApolloEnrichPeopleOperator(ApolloBaseOperator):
@@ -113,7 +114,7 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
                 "to that URL. Set webhook_url or leave reveal_phone_number False."
             )
 
-        keys = [identity(detail) for detail in details]
+        keys = [same_person_key(detail) for detail in details]
         details_by_key = dict(zip(reversed(keys), reversed(details), strict=True))  # first occurrence wins
         unique_keys = unique(keys)
 

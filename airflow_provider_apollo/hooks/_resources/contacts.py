@@ -7,27 +7,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_apollo._api.batching import chunked
-from airflow_provider_apollo._api.record_matching import contact_identity, order_like_inputs
+from airflow_provider_apollo._api.identity import contact_lookup_keys
+from airflow_provider_apollo._api.record_matching import order_like_inputs
 from airflow_provider_apollo.exceptions import ApolloAmbiguousWriteError
 from airflow_provider_apollo.hooks._answers import answer_object
 from airflow_provider_apollo.hooks._arguments import require_id, require_ids, require_records
 from airflow_provider_apollo.hooks._resources.crm import CONTACTS, CRM_BULK_CHUNK, CrmRecords
 from airflow_provider_apollo.hooks._transport.pagination import MAX_PER_PAGE, page_info, page_records
-
-
-def contact_lookup_keys(record: Mapping[str, Any]) -> list[str]:
-    """Keys in matching priority: Apollo person id, email, LinkedIn URL, first + last name + company.
-
-    The same identity as bulk creates use (``record_matching.contact_identity``). People API
-    search answers no email, LinkedIn URL or full last name, only the person's ``id``; a
-    contact Apollo linked to that person carries it as ``person_id``.
-
-    :param record: a person (search result, enrichment input or match) or a contact.
-    """
-    # A contact has a ``person_id`` member (null when Apollo linked no person); a person's id is ``id``.
-    own_id = None if "person_id" in record else record.get("id")
-    identity = contact_identity(record, person_id=own_id if isinstance(own_id, str) else None)
-    return [f"{kind}:{value}" for kind, value in identity.items()]
 
 
 def _keyword_for(person: Mapping[str, Any]) -> str | None:
