@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from airflow_provider_apollo._api.task_types import same_task_type
+from airflow_provider_apollo._api.task_match import TaskMatch
 from airflow_provider_apollo._api.timestamps import parse_instant
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
@@ -204,14 +205,18 @@ class TaskCriteria:
     target_statuses: tuple[str, ...] = ("completed",)
     min_matches: int | None = None
 
+    @cached_property
+    def match(self) -> TaskMatch:
+        """The watched tasks, as the one task predicate (``task_match.py``)."""
+        return TaskMatch.of(
+            task_ids=self.task_ids,
+            contact_ids=self.contact_ids,
+            task_types=[self.task_type] if self.task_type else [],
+        )
+
     def selects(self, task: Mapping[str, Any]) -> bool:
         """Whether ``task`` is one of the watched tasks."""
-        if self.task_ids and task.get("id") not in self.task_ids:
-            return False
-        if self.contact_ids and task.get("contact_id") not in self.contact_ids:
-            return False
-        # Apollo answers some types with a prefix (``contact_call``): compare the canonical type.
-        return not (self.task_type and not same_task_type(task.get("type"), self.task_type))
+        return self.match.matches(task)
 
     def evaluate(self, tasks: Iterable[Mapping[str, Any]]) -> TasksVerdict:
         """Decide from every task the search returned.

@@ -652,14 +652,16 @@ def test_sequence_enrolment_skip_rules_idempotent_re_add_and_removal(
 
 
 # --------------------------------------------------------------------------------------- tasks
-def test_tasks_are_created_searched_and_never_deduplicated(sb: ApolloSandbox, hook: ApolloHook) -> None:
+def test_tasks_are_created_searched_and_created_once(sb: ApolloSandbox, hook: ApolloHook) -> None:
     contacts = [hook.create_contact(_contact_fields(sb, p)) for p in _people(sb, _verified, 3)]
     ids = [c["id"] for c in contacts]
 
     call = hook.create_task(
         {"contact_id": ids[0], "type": "call", "priority": "high", "due_at": DUE_AT, "note": "Renewal"}
     )
-    bulk = hook.bulk_create_tasks(ids, type="action_item", priority="medium", due_at=DUE_AT, note="Follow up")
+    bulk = hook.bulk_create_tasks(
+        ids, task_type="action_item", priority="medium", due_at=DUE_AT, note="Follow up"
+    )
 
     assert (call["contact_id"], call["type"], call["priority"], call["note"]) == (
         ids[0],
@@ -667,16 +669,17 @@ def test_tasks_are_created_searched_and_never_deduplicated(sb: ApolloSandbox, ho
         "high",
         "Renewal",
     )
-    assert [t["contact_id"] for t in bulk["tasks"]] == ids
-    assert {t["note"] for t in bulk["tasks"]} == {"Follow up"}
+    assert [t["contact_id"] for t in bulk.tasks] == ids
+    assert {t["note"] for t in bulk.tasks} == {"Follow up"}
     # No user_id given: the team's only user owns them, and Apollo was told so.
     assert hook.task_owner_id() == sb.state.world.user["id"]
-    assert {t["user_id"] for t in [call, *bulk["tasks"]]} == {sb.state.world.user["id"]}
+    assert {t["user_id"] for t in [call, *bulk.tasks]} == {sb.state.world.user["id"]}
     assert sb.stats()["tasks"] == {"total": 4, "duplicates": 0}
 
-    # Apollo never deduplicates tasks, and the hook does not pretend it does.
-    hook.bulk_create_tasks(ids[:1], type="action_item", priority="medium", due_at=DUE_AT)
-    assert sb.stats()["tasks"] == {"total": 5, "duplicates": 1}
+    # Apollo never deduplicates tasks: the hook looks first, so asking again creates nothing.
+    again = hook.bulk_create_tasks(ids[:1], task_type="action_item", priority="medium", due_at=DUE_AT)
+    assert (again.created, again.already_there, again.tasks) == (0, 1, bulk.tasks[:1])
+    assert sb.stats()["tasks"] == {"total": 4, "duplicates": 0}
 
     calls = hook.search_tasks({"contact_ids": [ids[0]], "task_types": ["call"]})
     assert [t["id"] for t in calls["tasks"]] == [call["id"]]
@@ -688,7 +691,8 @@ def test_tasks_are_created_searched_and_never_deduplicated(sb: ApolloSandbox, ho
     first_three = list(hook.iter_tasks({"task_types": ["action_item"]}, max_records=3, per_page=2))
     assert sorted(t["id"] for t in every) == sorted(sb.state.tasks)
     assert len(first_three) == 3 and {t["type"] for t in first_three} == {"action_item"}
-    assert _requests_to(sb, "POST", "tasks/search") == 2 + 3 + 2
+    # two looks before creating, two searches, two pages of 4 tasks, two pages for 3 of them
+    assert _requests_to(sb, "POST", "tasks/search") == 2 + 2 + 2 + 2
 
 
 # ------------------------------------------------------------------------------- opportunities

@@ -176,8 +176,8 @@ def test_tasks_without_user_id_are_given_the_teams_only_user_once_per_hook(api, 
     api.post(f"{BASE}/tasks", json={"task": {"id": "t9"}})
     hook = _hook()
 
-    hook.bulk_create_tasks(["c1"], type="call", priority="high", due_at=DUE)
-    hook.bulk_create_tasks(["c2"], type="call", priority="high", due_at=DUE)
+    hook.bulk_create_tasks(["c1"], task_type="call", priority="high", due_at=DUE)
+    hook.bulk_create_tasks(["c2"], task_type="call", priority="high", due_at=DUE)
     hook.create_task({"contact_id": "c3", "type": "call", "priority": "low", "due_at": DUE})
 
     assert [b["user_id"] for b in _sent(api, "tasks/bulk_create")] == ["u-owner", "u-owner"]
@@ -190,7 +190,7 @@ def test_tasks_without_user_id_are_given_the_teams_only_user_once_per_hook(api, 
 
 def test_a_given_user_id_is_sent_without_looking_up_users(api):
     api.post(f"{BASE}/tasks/bulk_create", json={"success": True})
-    _hook().bulk_create_tasks(["c1"], type="call", priority="high", due_at=DUE, user_id="u-rep")
+    _hook().bulk_create_tasks(["c1"], task_type="call", priority="high", due_at=DUE, user_id="u-rep")
     assert _sent(api, "tasks/bulk_create")[0]["user_id"] == "u-rep"
     assert _sent(api, "users/search") == []
 
@@ -227,7 +227,7 @@ def test_a_key_that_cannot_list_users_fails_naming_user_id(api):
     api.post(f"{BASE}/tasks/bulk_create", json={"success": True})
 
     with pytest.raises(ApolloConfigurationError, match=r"user_id is required .* Pass user_id="):
-        _hook().bulk_create_tasks(["c1"], type="call", priority="high", due_at=DUE)
+        _hook().bulk_create_tasks(["c1"], task_type="call", priority="high", due_at=DUE)
     assert _sent(api, "tasks/bulk_create") == []
 
 

@@ -104,7 +104,7 @@ CALLS = [
         "POST",
         "tasks/bulk_create",
         lambda h: h.bulk_create_tasks(
-            ["c-1"], type="call", priority="high", due_at="2026-03-01T09:00:00Z", user_id="u-1"
+            ["c-1"], task_type="call", priority="high", due_at="2026-03-01T09:00:00Z", user_id="u-1"
         ),
         undecodable_only=True,
     ),
@@ -211,7 +211,7 @@ def test_an_unreadable_answer_to_a_task_create_is_reported_as_ambiguous(
 
     with pytest.raises(ApolloResponseError) as raised:
         hook.bulk_create_tasks(
-            ["c-1"], type="call", priority="high", due_at="2026-03-01T09:00:00Z", user_id="u-1"
+            ["c-1"], task_type="call", priority="high", due_at="2026-03-01T09:00:00Z", user_id="u-1"
         )
 
     assert isinstance(raised.value, ApolloAmbiguousWriteError)  # "it may exist: look before creating"
