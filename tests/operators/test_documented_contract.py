@@ -172,6 +172,7 @@ def _one_user(api: requests_mock_module.Mocker, *users: dict[str, Any]) -> None:
 
 def test_tasks_without_user_id_are_given_the_teams_only_user_once_per_hook(api, capsys):
     _one_user(api, {"id": "u-owner", "name": "Olga Owner", "email": "olga@acme.example"})
+    _tasks_page(api, [])
     api.post(f"{BASE}/tasks/bulk_create", json={"success": True})
     api.post(f"{BASE}/tasks", json={"task": {"id": "t9"}})
     hook = _hook()
@@ -189,6 +190,7 @@ def test_tasks_without_user_id_are_given_the_teams_only_user_once_per_hook(api, 
 
 
 def test_a_given_user_id_is_sent_without_looking_up_users(api):
+    _tasks_page(api, [])
     api.post(f"{BASE}/tasks/bulk_create", json={"success": True})
     _hook().bulk_create_tasks(["c1"], task_type="call", priority="high", due_at=DUE, user_id="u-rep")
     assert _sent(api, "tasks/bulk_create")[0]["user_id"] == "u-rep"
@@ -418,7 +420,9 @@ def test_every_documented_task_type_can_be_created(api, context, task_type):
     api.post(f"{BASE}/tasks/bulk_create", json={"success": True})
 
     _run(
-        ApolloCreateTasksOperator(task_id="t", contact_ids=["c1"], due_at=DUE, type=task_type, user_id="u1"),
+        ApolloCreateTasksOperator(
+            task_id="t", contact_ids=["c1"], due_at=DUE, task_type=task_type, user_id="u1"
+        ),
         context,
     )
 
