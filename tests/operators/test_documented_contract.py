@@ -221,6 +221,7 @@ def test_no_certain_owner_fails_before_any_create_and_lists_the_users(api, conte
 
 
 def test_a_key_that_cannot_list_users_fails_naming_user_id(api):
+    _tasks_page(api, [])
     api.get(
         f"{BASE}/users/search",
         status_code=403,

@@ -114,8 +114,8 @@ class TasksAPI(CrmRecords, TeamAPI):
             "priority": priority,
             "due_at": iso_instant(due),
             "status": require_id(status, "status"),
-            "user_id": self.task_owner_id(user_id),
         }
+        owner = None if user_id is None else require_id(user_id, "user_id")
         if note is not None:
             body["note"] = note
         attempts = create_attempts(max_attempts, self.config.max_retries)
@@ -137,6 +137,8 @@ class TasksAPI(CrmRecords, TeamAPI):
 
         to_create = [c for c in contacts if c not in tasks]
         if to_create:
+            # Only now: a call that finds every task already there sends no users/search.
+            body["user_id"] = self.task_owner_id(owner)
             create_converging(
                 to_create,
                 create=create,
