@@ -53,7 +53,7 @@ def same_due_at(value: Any, due_at: datetime.datetime) -> bool:
         parsed = parse_instant("due_at", value)
     except ApolloConfigurationError:
         return False
-    return abs((parsed - due_at).total_seconds()) < DUE_AT_TOLERANCE_SECONDS
+    return abs(parsed.timestamp() - due_at.timestamp()) < DUE_AT_TOLERANCE_SECONDS
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ class ApolloAsyncHook(ApolloClientBase):
     async def request(
         self,
         method: str,
-        path: str,
+        endpoint: str,
         *,
         params: Mapping[str, Any] | None = None,
         json: Mapping[str, Any] | None = None,
@@ -111,9 +111,9 @@ class ApolloAsyncHook(ApolloClientBase):
     ) -> Any:
         """Send one request (with retries) and return the decoded JSON: :meth:`ApolloHook.request`, awaited.
 
-        The triggers only read, so there is no ``creates``/``idempotent``.
+        The triggers only read, so there is no ``retry_safe``: every call is safe to resend.
         """
-        call = api_call.prepare_call(method, path, params, json, unsafe_write=False)  # triggers only read
+        call = api_call.prepare_call(method, endpoint, params, json, unsafe_write=False)
         config = await self.get_config()
         return await a_call_with_retries(
             lambda: self._a_do_api_call(call, config),

@@ -74,9 +74,7 @@ class ApolloOperator(ApolloBaseOperator):
         if retry_safe is None:
             retry_safe = not (method == "POST" and _NEVER_DEDUPLICATED.match(endpoint))
 
-        answer = self.hook.request(
-            method, endpoint, params=params, json=data, creates=not retry_safe, idempotent=retry_safe
-        )
+        answer = self.hook.request(method, endpoint, params=params, json=data, retry_safe=retry_safe)
         self.log_summary(f"{method} {endpoint} answered")
         return answer
 

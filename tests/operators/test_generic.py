@@ -16,7 +16,7 @@ def test_sends_one_request_and_returns_the_json(hook, attach, context):
 
     assert op.execute(context) == {"opportunities": [{"id": "o1"}]}
     hook.request.assert_called_once_with(
-        "GET", "opportunities/search", params={"page": 2}, json=None, creates=False, idempotent=True
+        "GET", "opportunities/search", params={"page": 2}, json=None, retry_safe=True
     )
 
 

@@ -171,6 +171,11 @@ def test_a_malformed_answer_is_a_clear_provider_error(
     hook: ApolloHook, call: Call, body_name: str, canary_key: str, requests_mock: rm.Mocker
 ) -> None:
     body, content_type = BODIES[body_name]
+    # Bulk creates look up what exists after an unreadable answer: here, nothing does.
+    for search in ("contacts/search", "tasks/search"):
+        requests_mock.post(
+            f"{BASE}/{search}", json={search.split("/")[0]: [], "pagination": {"total_pages": 1}}
+        )
     requests_mock.register_uri(
         call.method, f"{BASE}/{call.path}", text=body, status_code=200, headers={"Content-Type": content_type}
     )
@@ -207,6 +212,7 @@ def test_an_unreadable_answer_to_a_task_create_is_reported_as_ambiguous(
     hook: ApolloHook, requests_mock: rm.Mocker
 ) -> None:
     """Apollo may have created the tasks: the error must say so, so that nobody resends blindly."""
+    requests_mock.post(f"{BASE}/tasks/search", json={"tasks": [], "pagination": {"total_pages": 1}})
     requests_mock.post(f"{BASE}/tasks/bulk_create", text="<html>oops</html>", status_code=200)
 
     with pytest.raises(ApolloResponseError) as raised:
@@ -215,7 +221,12 @@ def test_an_unreadable_answer_to_a_task_create_is_reported_as_ambiguous(
         )
 
     assert isinstance(raised.value, ApolloAmbiguousWriteError)  # "it may exist: look before creating"
-    assert requests_mock.call_count == 1  # never resent
+    sent = [r.path.rsplit("/", 1)[-1] for r in requests_mock.request_history]
+    # Never resent blindly: every create follows a look-up that found the task missing.
+    assert sent[0] == "search" and all(
+        sent[i - 1] == "search" for i, name in enumerate(sent) if name == "bulk_create"
+    )
+    assert sent.count("bulk_create") == hook.config.max_retries + 1
 
 
 def test_a_truncated_page_is_retried_then_reported(canary_key: str, monkeypatch: pytest.MonkeyPatch) -> None:

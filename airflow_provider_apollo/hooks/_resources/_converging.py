@@ -9,13 +9,16 @@ exist first and send only the ones still missing. The number of creates is bound
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from airflow_provider_apollo.exceptions import ApolloAmbiguousWriteError, ApolloConfigurationError
 
 T = TypeVar("T")
+
+
+class _Log(Protocol):
+    def warning(self, event: Any, *args: Any, **kw: Any) -> Any: ...
 
 
 def create_attempts(max_attempts: int | None, max_retries: int) -> int:
@@ -38,7 +41,7 @@ def create_converging(
     still_missing: Callable[[list[T]], list[T]],
     attempts: int,
     what: str,
-    log: logging.Logger | logging.LoggerAdapter[logging.Logger],
+    log: _Log,
 ) -> None:
     """Create ``pending`` so that each is created once, whatever answers are lost.
 

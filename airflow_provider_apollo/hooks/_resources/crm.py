@@ -70,9 +70,7 @@ class CrmRecords(ApolloSyncClient):
         body = require_record(record, kind.singular)
         if kind.deduplicates:
             body["run_dedupe"] = bool(run_dedupe)
-        answer = self.request(
-            "POST", kind.plural, json=body, creates=True, idempotent=kind.deduplicates and run_dedupe
-        )
+        answer = self.request("POST", kind.plural, json=body, retry_safe=kind.deduplicates and run_dedupe)
         return answer_member(answer, kind.singular, f"POST {kind.plural}")
 
     def _get_record(self, kind: CrmResource, record_id: str) -> dict[str, Any]:
@@ -101,7 +99,7 @@ class CrmRecords(ApolloSyncClient):
         for number, chunk in enumerate(chunked(records, CRM_BULK_CHUNK), start=1):
             body = {kind.plural: list(chunk), "run_dedupe": bool(run_dedupe)}
             answer = answer_object(
-                self.request("POST", path, json=body, creates=True, idempotent=run_dedupe and resend_blindly),
+                self.request("POST", path, json=body, retry_safe=run_dedupe and resend_blindly),
                 f"POST {path}",
             )
             answered = _created_records(answer, kind, f"batch {number}/{batches} of POST {path}")

@@ -145,7 +145,9 @@ class BulkEnrichment(ApolloSyncClient):
         worst = spec.worst_per_item * len(batch.items)
         body = {spec.request_key: list(batch.items), **spec.options}
         where = f"POST {spec.path}"
-        answer = self.request("POST", spec.path, json=body, budget=budget, worst_case=worst, reserved=True)
+        answer = self._request_charged(
+            "POST", spec.path, json=body, budget=budget, worst_case=worst, reserved=True
+        )
         try:
             answered = answer_object(answer, where).get(spec.answer_key)
             if not isinstance(answered, list):

@@ -87,9 +87,7 @@ class SequencesAPI(ApolloSyncClient):
         }
         if user_id:
             body["user_id"] = user_id
-        return answer_object(
-            self.request("POST", path, json=body, creates=True, idempotent=True), f"POST {path}"
-        )
+        return answer_object(self.request("POST", path, json=body), f"POST {path}")
 
     def remove_contacts_from_sequences(
         self, sequence_ids: Sequence[str], contact_ids: Sequence[str], *, mode: str = "remove"

@@ -55,7 +55,7 @@ class TasksAPI(CrmRecords, TeamAPI):
         record = require_record(task, "task")
         record["user_id"] = self.task_owner_id(record.get("user_id"))
         record.setdefault("status", "scheduled")
-        answer = self.request("POST", "tasks", json=record, creates=True, idempotent=False)
+        answer = self.request("POST", "tasks", json=record, retry_safe=False)
         if isinstance(answer, dict) and isinstance(answer.get("task"), dict):
             return dict(answer["task"])
         if isinstance(answer, dict) and answer.get("id"):
@@ -163,7 +163,7 @@ class TasksAPI(CrmRecords, TeamAPI):
 
     def _post_bulk_tasks(self, body: Mapping[str, Any]) -> Any:
         """One ``POST /tasks/bulk_create``; never resent when its answer is lost."""
-        return self.request("POST", "tasks/bulk_create", json=body, creates=True, idempotent=False)
+        return self.request("POST", "tasks/bulk_create", json=body, retry_safe=False)
 
     def _existing_tasks(
         self, contact_ids: Sequence[str], task_type: str, match: TaskMatch
