@@ -196,7 +196,9 @@ def test_401_message(hook: ApolloHook, api: requests_mock.Mocker) -> None:
         hook.bulk_enrich_people([{"email": "a@x.com"}])
     assert str(caught.value) == (
         "Apollo refused the API key for POST people/bulk_match (401: Invalid access credentials.). "
-        "Check the password of connection 'apollo_default'."
+        "Check the password of connection 'apollo_default' (the API key, from Apollo's Settings > "
+        "Integrations > API) and its host; the task fails without retries, since the same key would "
+        "be refused again."
     )
 
 
