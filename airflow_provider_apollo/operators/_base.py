@@ -21,7 +21,7 @@ from airflow_provider_apollo.operators._output import is_output_reference
 from airflow_provider_apollo.operators.assets import output_asset_uri
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 
 class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
@@ -64,7 +64,7 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
         uri = output_asset_uri(output_path) if isinstance(output_path, str) else None
         if uri is None:
             return
-        from airflow.sdk import Asset
+        from airflow.providers.common.compat.sdk import Asset
 
         if not any(isinstance(outlet, Asset) and outlet.uri == uri for outlet in self.outlets):
             self.outlets = [*self.outlets, Asset(uri=uri)]
@@ -98,7 +98,7 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
         """
         if not is_output_reference(result):
             return
-        from airflow.sdk import Asset
+        from airflow.providers.common.compat.sdk import Asset
 
         events = context.get("outlet_events")
         if events is None:
