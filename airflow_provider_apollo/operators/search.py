@@ -101,8 +101,6 @@ class ApolloSearchPeopleOperator(_SearchOperator):
         "person_seniorities": ["vp"], "organization_num_employees_ranges": ["51,200"]}``. (templated)
     :param max_records: the most people to return; ``None`` for every match (up to the cap). (templated)
     :param per_page: page size, 1 to 100.
-    :param legacy: use the legacy ``mixed_people/search`` endpoint (which Apollo now refuses
-        for most API keys).
     :param output_path: write the people as JSON Lines to this local path or object-storage URL
         and return ``{"path", "count"}`` instead of the list. (templated)
     :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
@@ -117,7 +115,6 @@ class ApolloSearchPeopleOperator(_SearchOperator):
         filters: Mapping[str, Any],
         max_records: int | None = 100,
         per_page: int = 100,
-        legacy: bool = False,
         output_path: str | None = None,
         apollo_conn_id: str = ApolloHook.default_conn_name,
         **kwargs: Any,
@@ -130,12 +127,11 @@ class ApolloSearchPeopleOperator(_SearchOperator):
             apollo_conn_id=apollo_conn_id,
             **kwargs,
         )
-        self.legacy = legacy
 
     def iter_records(
         self, filters: Mapping[str, Any], *, max_records: int | None, per_page: int
     ) -> Iterator[dict[str, Any]]:
-        return self.hook.iter_people(filters, max_records=max_records, per_page=per_page, legacy=self.legacy)
+        return self.hook.iter_people(filters, max_records=max_records, per_page=per_page)
 
     def describe_outcome(self, count: int, per_page: int) -> str:
         return f"Found {count} {'person' if count == 1 else 'people'}"

@@ -260,12 +260,16 @@ def test_search_people_filters_narrow_the_results(sb: ApolloSandbox, hook: Apoll
     assert sb.stats()["credits"]["total"] == 0 == hook.credits_spent
 
 
-def test_search_people_legacy_route_surfaces_apollos_422(sb: ApolloSandbox, hook: ApolloHook) -> None:
-    with pytest.raises(ApolloValidationError, match="api_search") as raised:
-        hook.search_people({"person_titles": ["sales"]}, legacy=True)
+def test_the_legacy_domains_filter_filters_the_people_search(sb: ApolloSandbox, hook: ApolloHook) -> None:
+    person = sb.state.world.people[0]
+    domain = next(o for o in sb.state.world.organizations if o["id"] == person["organization_id"])[
+        "primary_domain"
+    ]
+    legacy = hook.search_people({"q_organization_domains": f"{domain}\n"})
+    current = hook.search_people({"q_organization_domains_list": [domain]})
+    everyone = hook.search_people({})
 
-    assert raised.value.status_code == 422
-    assert _requests_to(sb, "POST", "mixed_people/search") == 1
+    assert legacy["people"] == current["people"] and 0 < legacy["total_entries"] < everyone["total_entries"]
 
 
 def test_iter_people_walks_every_page_and_stops_at_the_total(sb: ApolloSandbox, hook: ApolloHook) -> None:

@@ -40,12 +40,12 @@ CASES = [
         returns={"total_entries": 1, "people": [{"id": "p1"}]},
     ),
     Case(
-        "search_people legacy",
-        lambda h: h.search_people({}, legacy=True),
+        "search_people with the legacy domains filter",
+        lambda h: h.search_people({"q_organization_domains": "apollo.io\ngoogle.com"}),
         "POST",
-        "mixed_people/search",
+        "mixed_people/api_search",
         {"people": []},
-        body={"page": 1, "per_page": 100},
+        body={"q_organization_domains_list": ["apollo.io", "google.com"], "page": 1, "per_page": 100},
         returns={"people": []},
     ),
     Case(
