@@ -16,6 +16,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_apollo._airflow.metrics import report_usage
 from airflow_provider_apollo._airflow.templating import FailFastTemplatingMixin
+from airflow_provider_apollo.hooks._arguments import check_hook_params
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._output import is_output_reference
 from airflow_provider_apollo.operators.assets import output_asset_uri
@@ -33,13 +34,23 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
     fails the task without retries (``templating.py``).
 
     :param apollo_conn_id: Airflow connection of type ``apollo`` (the password is the API key). (templated)
+    :param hook_params: keyword arguments of :class:`ApolloHook` for this task, overriding the
+        connection's extras: ``timeout`` (seconds per request) and ``max_retries``.
     """
 
     ui_color = "#ffd34d"
 
-    def __init__(self, *, apollo_conn_id: str = ApolloHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        apollo_conn_id: str = ApolloHook.default_conn_name,
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.apollo_conn_id = apollo_conn_id
+        check_hook_params(hook_params)  # an unknown key fails when the DAG is parsed
+        self.hook_params = hook_params
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Each operator's own execute() is wrapped so that the usage is reported however it
@@ -53,7 +64,7 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
     @cached_property
     def hook(self) -> ApolloHook:
         """The hook for ``apollo_conn_id``; built on first use, on the worker (after templating)."""
-        return ApolloHook(apollo_conn_id=self.apollo_conn_id)
+        return ApolloHook(apollo_conn_id=self.apollo_conn_id, **check_hook_params(self.hook_params))
 
     def declare_output_asset(self, output_path: Any) -> None:
         """Add the Asset of a literal ``output_path`` to the outlets (a templated one has none).

@@ -18,6 +18,7 @@ from airflow_provider_apollo._api.criteria import (
 )
 from airflow_provider_apollo._api.timestamps import parse_instant
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.hooks._arguments import check_hook_params
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
 
 if TYPE_CHECKING:
@@ -252,6 +253,7 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
         criteria = self._criteria or self._posting_criteria(context)
         return ApolloJobPostingsTrigger(
             apollo_conn_id=self.apollo_conn_id,
+            hook_params=check_hook_params(self.hook_params),
             organizations=[organization.to_json() for organization in organizations],
             posted_after=criteria.posted_after.isoformat(),
             title_keywords=list(criteria.title_keywords),

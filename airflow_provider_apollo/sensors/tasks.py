@@ -9,6 +9,7 @@ from airflow.providers.common.compat.sdk import PokeReturnValue
 
 from airflow_provider_apollo._api.criteria import TaskCriteria, string_list
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.hooks._arguments import check_hook_params
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
 
 if TYPE_CHECKING:
@@ -143,6 +144,7 @@ class ApolloTasksSensor(ApolloBaseSensor):
         criteria = self._task_criteria()
         return ApolloTasksTrigger(
             apollo_conn_id=self.apollo_conn_id,
+            hook_params=check_hook_params(self.hook_params),
             filters=self._search_filters(criteria),
             **criteria.to_json(),
             per_page=self.per_page,
