@@ -27,8 +27,7 @@ def test_task_creation_is_not_blindly_retried(hook, attach, context):
     assert hook.request.call_args.kwargs == {
         "params": None,
         "json": {"contact_ids": ["c"]},
-        "creates": True,
-        "idempotent": False,
+        "retry_safe": False,
     }
 
 
@@ -36,7 +35,7 @@ def test_retry_safe_can_be_declared(hook, attach, context):
     attach(ApolloOperator(task_id="g", method="POST", endpoint="notes", data={}, retry_safe=False)).execute(
         context
     )
-    assert hook.request.call_args.kwargs["idempotent"] is False
+    assert hook.request.call_args.kwargs["retry_safe"] is False
 
 
 @pytest.mark.parametrize(
