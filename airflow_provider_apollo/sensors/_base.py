@@ -115,15 +115,16 @@ class ApolloBaseSensor(FailFastTemplatingMixin, BaseSensorOperator):
         :param context: the task's context.
         :param event: the trigger's event payload.
         """
-        if isinstance(event, Mapping):  # the trigger's spending counts whether or not it found anything
-            report_usage(
-                dag_id=self.dag_id,
-                task_id=self.task_id,
-                credits=float(event.get("credits_spent") or 0),
-                calls=int(event.get("requests_sent") or 0),
-            )
-        result = result_from_event(event, task_id=self.task_id)
-        assert event is not None  # result_from_event raised otherwise
+        if not isinstance(event, Mapping):
+            return result_from_event(event, task_id=self.task_id)  # raises: resumed without an event
+        # The trigger's spending counts whether or not it found anything.
+        report_usage(
+            dag_id=self.dag_id,
+            task_id=self.task_id,
+            credits=float(event.get("credits_spent") or 0),
+            calls=int(event.get("requests_sent") or 0),
+        )
+        result = result_from_event(event, task_id=self.task_id)  # raises the error it reports
         self.log.info(
             "The trigger found it after %s poll(s); %g credits spent while deferred (%s API calls).",
             event.get("polls"),
