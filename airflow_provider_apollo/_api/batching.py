@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 from airflow_provider_apollo._api.identity import normalise_text, normalize_domain, person_keys, person_name
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
-BULK_ENRICH_CHUNK = 10
 T = TypeVar("T")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from airflow.providers.common.compat.sdk import BaseHook
 
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo._api.task_filters import TaskSelection
 from airflow_provider_apollo.hooks._resources.organizations import job_postings_query
 from airflow_provider_apollo.hooks._transport import api_call
@@ -164,7 +165,7 @@ class ApolloAsyncHook(ApolloClientBase):
 
     # ------------------------------------------------------------------ endpoints
     def iter_job_postings(
-        self, organization_id: str, *, per_page: int = 100
+        self, organization_id: str, *, per_page: int = MAX_PER_PAGE
     ) -> AsyncIterator[dict[str, Any]]:
         """``GET /organizations/{id}/job_postings``, every page (1 credit per page).
 
@@ -174,7 +175,7 @@ class ApolloAsyncHook(ApolloClientBase):
         return self._iter_pages(job_postings_query(organization_id, per_page=per_page))
 
     async def iter_tasks(
-        self, filters: Mapping[str, Any], *, per_page: int = 100
+        self, filters: Mapping[str, Any], *, per_page: int = MAX_PER_PAGE
     ) -> AsyncIterator[dict[str, Any]]:
         """``POST /tasks/search``, every page (0 credits), only the tasks matching ``filters``.
 

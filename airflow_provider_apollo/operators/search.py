@@ -7,6 +7,7 @@ from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_apollo._api.limits import DISPLAY_CAP, MAX_PER_PAGE
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
 from airflow_provider_apollo.operators._output import checked_output_path, write_json_lines
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 #: Apollo shows at most 500 pages of 100 records for one people or organization query.
-DISPLAY_CAP = 50_000
 
 
 class _SearchOperator(ApolloBaseOperator):
@@ -33,7 +33,7 @@ class _SearchOperator(ApolloBaseOperator):
         *,
         filters: Mapping[str, Any],
         max_records: int | None = 100,
-        per_page: int = 100,
+        per_page: int = MAX_PER_PAGE,
         output_path: str | None = None,
         apollo_conn_id: str = ApolloHook.default_conn_name,
         **kwargs: Any,
@@ -48,7 +48,7 @@ class _SearchOperator(ApolloBaseOperator):
     def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         filters = required_mapping("filters", self.filters)
         max_records = optional_int("max_records", self.max_records, minimum=1)
-        per_page = required_int("per_page", self.per_page, minimum=1, maximum=100)
+        per_page = required_int("per_page", self.per_page, minimum=1, maximum=MAX_PER_PAGE)
         output_path = checked_output_path(self.output_path)
         if max_records is not None:
             # Fewer, smaller pages when only a few records are wanted (organization pages cost credits).
@@ -114,7 +114,7 @@ class ApolloSearchPeopleOperator(_SearchOperator):
         *,
         filters: Mapping[str, Any],
         max_records: int | None = 100,
-        per_page: int = 100,
+        per_page: int = MAX_PER_PAGE,
         output_path: str | None = None,
         apollo_conn_id: str = ApolloHook.default_conn_name,
         **kwargs: Any,

@@ -16,6 +16,7 @@ from airflow_provider_apollo._api.criteria import (
     hiring_summary,
     string_list,
 )
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo._api.timestamps import parse_instant
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks._arguments import check_hook_params
@@ -77,7 +78,7 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
         organization_domains: list[str] | str | None = None,
         title_keywords: list[str] | str | None = None,
         posted_after: datetime.datetime | str | None = None,
-        per_page: int = 100,
+        per_page: int = MAX_PER_PAGE,
         poke_interval: float = FRUGAL_POKE_INTERVAL,
         mode: str = "reschedule",
         **kwargs: Any,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import PokeReturnValue
 
 from airflow_provider_apollo._api.criteria import TaskCriteria, string_list
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks._arguments import check_hook_params
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
@@ -66,7 +67,7 @@ class ApolloTasksSensor(ApolloBaseSensor):
         target_statuses: Sequence[str] | str = ("completed",),
         min_matches: int | None = None,
         task_type: str | None = None,
-        per_page: int = 100,
+        per_page: int = MAX_PER_PAGE,
         poke_interval: float = 300,
         mode: str = "reschedule",
         **kwargs: Any,

@@ -119,7 +119,7 @@ class ContactsAPI(CrmRecords):
         return self._bulk_update(CONTACTS, require_records(contacts, "contacts", require_id=True))
 
     def search_contacts(
-        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = 100
+        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = MAX_PER_PAGE
     ) -> dict[str, Any]:
         """One page of ``POST /contacts/search``.
 
@@ -130,7 +130,7 @@ class ContactsAPI(CrmRecords):
         return self._search_page(CONTACTS, filters, page, per_page)
 
     def iter_contacts(
-        self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = 100
+        self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = MAX_PER_PAGE
     ) -> Iterator[dict[str, Any]]:
         """Every matching contact.
 

@@ -15,6 +15,7 @@ from typing import Any
 from airflow_provider_apollo._api import record_matching
 from airflow_provider_apollo._api.batching import chunked
 from airflow_provider_apollo._api.filters import prepare_filters
+from airflow_provider_apollo._api.limits import MAX_BULK_RECORDS
 from airflow_provider_apollo.exceptions import ApolloResponseError, ApolloUnreadableWriteError
 from airflow_provider_apollo.hooks._answers import answer_list, answer_member, answer_object
 from airflow_provider_apollo.hooks._arguments import require_id, require_ids, require_page, require_record
@@ -27,7 +28,7 @@ from airflow_provider_apollo.hooks._transport.pagination import (
 )
 from airflow_provider_apollo.hooks._transport.sync_client import ApolloSyncClient
 
-CRM_BULK_CHUNK = 100  # contacts/accounts bulk_create and bulk_update take at most 100
+CRM_BULK_CHUNK = MAX_BULK_RECORDS  # contacts/accounts bulk_create and bulk_update
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_apollo._api.batching import BULK_ENRICH_CHUNK
+from airflow_provider_apollo._api.limits import BULK_ENRICH_CHUNK
 from airflow_provider_apollo.exceptions import ApolloBudgetExceededError, ApolloError, ApolloResponseError
 from airflow_provider_apollo.hooks._answers import answer_object
 from airflow_provider_apollo.hooks._transport.credit_budget import CreditBudget

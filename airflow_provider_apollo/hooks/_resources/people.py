@@ -11,6 +11,7 @@ from airflow_provider_apollo._api.batching import (
     realign_people,
     validate_person_details,
 )
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo._api.webhooks import public_https_url
 from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
 from airflow_provider_apollo.hooks._answers import answer_object
@@ -65,7 +66,7 @@ class PeopleAPI(BulkEnrichment, ProspectSearches):
     """People search and enrichment."""
 
     def search_people(
-        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = 100
+        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = MAX_PER_PAGE
     ) -> dict[str, Any]:
         """One page of ``POST /mixed_people/api_search`` (0 credits).
 
@@ -83,7 +84,7 @@ class PeopleAPI(BulkEnrichment, ProspectSearches):
         filters: Mapping[str, Any],
         *,
         max_records: int | None = None,
-        per_page: int = 100,
+        per_page: int = MAX_PER_PAGE,
     ) -> Iterator[dict[str, Any]]:
         """Every matching person, page after page, up to ``max_records`` and the 50,000 cap.
 

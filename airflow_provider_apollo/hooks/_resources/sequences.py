@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks._answers import answer_object
 from airflow_provider_apollo.hooks._arguments import require_id, require_ids
@@ -27,7 +28,9 @@ SEQUENCE_ENROLMENT_FLAGS = (
 class SequencesAPI(ApolloSyncClient):
     """Sequences: search, enrol, remove."""
 
-    def iter_sequences(self, *, q_name: str | None = None, per_page: int = 100) -> Iterator[dict[str, Any]]:
+    def iter_sequences(
+        self, *, q_name: str | None = None, per_page: int = MAX_PER_PAGE
+    ) -> Iterator[dict[str, Any]]:
         """``POST /emailer_campaigns/search``, every page.
 
         :param q_name: keep sequences whose name contains this text (Apollo's matching).

@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow_provider_apollo._api.batching import chunked
 from airflow_provider_apollo._api.filters import prepare_filters
+from airflow_provider_apollo._api.limits import MAX_BULK_RECORDS, MAX_PER_PAGE
 from airflow_provider_apollo._api.task_filters import TaskSelection
 from airflow_provider_apollo._api.task_match import TaskMatch
 from airflow_provider_apollo._api.task_owner import TaskOwner, cannot_list_users, choose_task_owner
@@ -39,7 +40,7 @@ from airflow_provider_apollo.hooks._transport.pagination import (
 __all__ = ["TASK_PRIORITIES", "TASK_TYPES", "TasksAPI", "TasksCreated"]
 
 #: Contact ids per ``tasks/bulk_create`` call.
-TASK_BATCH_SIZE = 100
+TASK_BATCH_SIZE = MAX_BULK_RECORDS
 
 
 class TasksAPI(CrmRecords, TeamAPI):
@@ -202,7 +203,7 @@ class TasksAPI(CrmRecords, TeamAPI):
         return choose_task_owner(users)
 
     def search_tasks(
-        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = 100
+        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = MAX_PER_PAGE
     ) -> dict[str, Any]:
         """One page of ``POST /tasks/search``, its ``tasks`` narrowed to the filters.
 
@@ -222,7 +223,7 @@ class TasksAPI(CrmRecords, TeamAPI):
         return {**answer, "tasks": list(selection.select(read, on_done=self._log_task_selection(selection)))}
 
     def iter_tasks(
-        self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = 100
+        self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = MAX_PER_PAGE
     ) -> Iterator[dict[str, Any]]:
         """Every task matching ``filters``, checked on each record (see :meth:`search_tasks`).
 
