@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_apollo._api.endpoints import normalize_path
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.operators.generic import ApolloOperator, relative_endpoint
+from airflow_provider_apollo.operators.generic import ApolloOperator
 
 
 def test_sends_one_request_and_returns_the_json(hook, attach, context):
@@ -48,7 +49,7 @@ def test_retry_safe_can_be_declared(hook, attach, context):
     ],
 )
 def test_endpoint_is_made_relative(endpoint, expected):
-    assert relative_endpoint(endpoint) == expected
+    assert normalize_path(endpoint, argument="endpoint") == expected
 
 
 @pytest.mark.parametrize(
