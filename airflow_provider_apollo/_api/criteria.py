@@ -40,40 +40,6 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
-def string_list(argument: str, value: Any) -> list[str]:
-    """``value`` as a non-empty list of distinct non-empty strings, order kept.
-
-    A single string is accepted and wrapped (an upstream task may push one id).
-
-    :param argument: the sensor argument, named in the error.
-    :param value: the rendered argument.
-    :raises ApolloConfigurationError: not a string or a list of non-empty strings, or empty.
-    """
-    items: Iterable[Any]
-    if isinstance(value, str) and value.strip().startswith("["):
-        raise ApolloConfigurationError(
-            f"{argument} rendered to the text {value[:60]!r}, not a list: a template renders to a "
-            "string unless the DAG sets render_template_as_native_obj=True (or pass an XComArg)."
-        )
-    if isinstance(value, str):
-        items = [value]
-    elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
-        items = value
-    else:
-        raise ApolloConfigurationError(f"{argument} must be a list of strings; got {_describe(value)}.")
-    strings: list[str] = []
-    for index, item in enumerate(items):
-        if not isinstance(item, str) or not item.strip():
-            raise ApolloConfigurationError(
-                f"{argument}[{index}] must be a non-empty string; got {_describe(item)}."
-            )
-        if item.strip() not in strings:
-            strings.append(item.strip())
-    if not strings:
-        raise ApolloConfigurationError(f"{argument} is empty; give at least one value.")
-    return strings
-
-
 def _posting_time(posting: Mapping[str, Any]) -> datetime.datetime | None:
     raw = posting.get("posted_at")
     if not isinstance(raw, str) or not raw:

@@ -14,12 +14,12 @@ from airflow_provider_apollo._api.criteria import (
     PostingCriteria,
     hiring_signal,
     hiring_summary,
-    string_list,
 )
 from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo._api.timestamps import parse_instant
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks._arguments import check_hook_params
+from airflow_provider_apollo.operators._validation import as_string_list
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
             posted_after = parse_instant("posted_after", self.posted_after)
         keywords: tuple[str, ...] = ()
         if self.title_keywords not in (None, "", [], ()):
-            keywords = tuple(string_list("title_keywords", self.title_keywords))
+            keywords = tuple(as_string_list("title_keywords", self.title_keywords))
         return PostingCriteria(posted_after=posted_after, title_keywords=keywords)
 
     def _default_posted_after(self, context: Context) -> datetime.datetime:
@@ -148,14 +148,14 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
         return parse_instant("dag_run.run_after", run_after)
 
     def _watched_domains(self) -> list[str]:
-        given = string_list("organization_domains", self.organization_domains)
+        given = as_string_list("organization_domains", self.organization_domains)
         domains = [require_domain(f"organization_domains[{i}]", d) for i, d in enumerate(given)]
         return list(dict.fromkeys(domains))
 
     # -------------------------------------------------------------- domain resolution
     def _resolve(self, context: Context) -> list[Organization]:
         if self.organization_ids is not None:
-            return [Organization(id=i) for i in string_list("organization_ids", self.organization_ids)]
+            return [Organization(id=i) for i in as_string_list("organization_ids", self.organization_ids)]
         domains = self._watched_domains()
         if self._organizations is not None and self._resolved_domains == domains:
             return self._organizations

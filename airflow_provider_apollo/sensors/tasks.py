@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import PokeReturnValue
 
-from airflow_provider_apollo._api.criteria import TaskCriteria, string_list
+from airflow_provider_apollo._api.criteria import TaskCriteria
 from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks._arguments import check_hook_params
+from airflow_provider_apollo.operators._validation import as_string_list
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class ApolloTasksSensor(ApolloBaseSensor):
         self.task_ids = task_ids
         self.contact_ids = contact_ids
         self.filters = filters
-        self.target_statuses = tuple(string_list("target_statuses", target_statuses))
+        self.target_statuses = tuple(as_string_list("target_statuses", target_statuses))
         self.min_matches = min_matches
         self.apollo_task_type = task_type
         self.per_page = per_page
@@ -112,8 +113,8 @@ class ApolloTasksSensor(ApolloBaseSensor):
                 f"task_type must be a non-empty string; got {self.apollo_task_type!r}."
             )
         return TaskCriteria(
-            task_ids=tuple(string_list("task_ids", self.task_ids)) if self.task_ids is not None else (),
-            contact_ids=tuple(string_list("contact_ids", self.contact_ids))
+            task_ids=tuple(as_string_list("task_ids", self.task_ids)) if self.task_ids is not None else (),
+            contact_ids=tuple(as_string_list("contact_ids", self.contact_ids))
             if self.contact_ids is not None
             else (),
             task_type=self.apollo_task_type.strip() if self.apollo_task_type else None,
