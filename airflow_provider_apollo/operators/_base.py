@@ -7,8 +7,8 @@ summary line, the usage metrics (``metrics.py``), and the Asset of ``output_path
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+from abc import abstractmethod
+from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -52,14 +52,27 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
         check_hook_params(hook_params)  # an unknown key fails when the DAG is parsed
         self.hook_params = hook_params
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        # Each operator's own execute() is wrapped so that the usage is reported however it
-        # ends: post_execute() runs only after a success, and a failed task (a budget
-        # exceeded, a quota closed half-way) may have spent credits too.
-        super().__init_subclass__(**kwargs)
-        execute = cls.__dict__.get("execute")
-        if execute is not None and not getattr(execute, "__isabstractmethod__", False):
-            cls.execute = _reporting(execute)  # type: ignore[method-assign]
+    def execute(self, context: Context) -> Any:
+        """Do the operator's work (:meth:`_execute`), then report its usage however it ended.
+
+        ``post_execute()`` runs only after a success, and a failed task (a budget exceeded, a
+        quota closed half-way) may have spent credits too, so the report is in ``finally``.
+        A result that is an output reference (``{"path", "count", ...}``) becomes the extra of
+        the task's Asset events.
+
+        :param context: the task's context.
+        """
+        try:
+            result = self._execute(context)
+            if isinstance(context, Mapping):
+                self._attach_output_reference(context, result)
+            return result
+        finally:
+            self._report_usage()
+
+    @abstractmethod
+    def _execute(self, context: Context) -> Any:
+        """The operator's own work: validate the rendered arguments, call the hook, return the result."""
 
     @cached_property
     def hook(self) -> ApolloHook:
@@ -117,28 +130,6 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
         for outlet in self.outlets:
             if isinstance(outlet, Asset):
                 events[outlet].extra.update(result)
-
-
-def _reporting(execute: Callable[..., Any]) -> Callable[..., Any]:
-    """``execute`` that reports the usage when it ends and passes output references to Assets."""
-
-    @functools.wraps(execute)
-    def wrapper(self: ApolloBaseOperator, *args: Any, **kwargs: Any) -> Any:
-        # A subclass's execute() calling super().execute() reports once, from the outermost call.
-        outermost = not self.__dict__.get("_reporting_usage", False)
-        self.__dict__["_reporting_usage"] = True
-        try:
-            result = execute(self, *args, **kwargs)
-            context = kwargs.get("context", args[0] if args else None)
-            if outermost and isinstance(context, Mapping):
-                self._attach_output_reference(context, result)  # type: ignore[arg-type]
-            return result
-        finally:
-            if outermost:
-                self.__dict__["_reporting_usage"] = False
-                self._report_usage()
-
-    return wrapper
 
 
 def format_credits(credits: float) -> str:

@@ -105,7 +105,7 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
         self.output_path = output_path
         self.declare_output_asset(output_path)
 
-    def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
+    def _execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         items = as_mapping_list("contacts", self.contacts)
         label_names = None if self.label_names is None else as_string_list("label_names", self.label_names)
         stage_id = optional_string("contact_stage_id", self.contact_stage_id)
@@ -346,7 +346,7 @@ class ApolloUpdateContactStageOperator(ApolloBaseOperator):
         self.contact_stage_id = contact_stage_id
         self.contact_stage_name = contact_stage_name
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
         stage_id = optional_string("contact_stage_id", self.contact_stage_id)
         stage_name = optional_string("contact_stage_name", self.contact_stage_name)

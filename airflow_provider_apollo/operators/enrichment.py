@@ -101,7 +101,7 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
         self.output_path = output_path
         self.declare_output_asset(output_path)
 
-    def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
+    def _execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         people = as_mapping_list("people", self.people)
         details = [match_details(f"people[{index}]", person) for index, person in enumerate(people)]
         max_credits = optional_int("max_credits", self.max_credits, minimum=0)
@@ -271,7 +271,7 @@ class ApolloEnrichOrganizationsOperator(ApolloBaseOperator):
         self.output_path = output_path
         self.declare_output_asset(output_path)
 
-    def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
+    def _execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         inputs = as_list("domains", self.domains)
         output_path = checked_output_path(self.output_path)
         domains = [require_domain(f"domains[{index}]", _domain_of(item)) for index, item in enumerate(inputs)]

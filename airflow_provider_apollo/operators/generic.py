@@ -62,7 +62,7 @@ class ApolloOperator(ApolloBaseOperator):
         self.query_params = query_params
         self.retry_safe = retry_safe
 
-    def execute(self, context: Context) -> Any:
+    def _execute(self, context: Context) -> Any:
         method = choice("method", str(self.method).upper(), HTTP_METHODS)
         endpoint = normalize_path(self.endpoint, argument="endpoint")
         data = optional_mapping("data", self.data)

@@ -45,7 +45,7 @@ class _SearchOperator(ApolloBaseOperator):
         self.output_path = output_path
         self.declare_output_asset(output_path)
 
-    def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
+    def _execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         filters = required_mapping("filters", self.filters)
         max_records = optional_int("max_records", self.max_records, minimum=1)
         per_page = required_int("per_page", self.per_page, minimum=1, maximum=MAX_PER_PAGE)

@@ -111,7 +111,7 @@ class ApolloAddToSequenceOperator(ApolloBaseOperator):
         self.sequence_same_company_in_same_campaign = sequence_same_company_in_same_campaign
         self.user_id = user_id
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         sequence_id = optional_string("sequence_id", self.sequence_id)
         sequence_name = optional_string("sequence_name", self.sequence_name)
         email_account_id = optional_string("email_account_id", self.email_account_id)
@@ -251,7 +251,7 @@ class ApolloRemoveFromSequenceOperator(ApolloBaseOperator):
         self.contact_ids = contact_ids
         self.mode = mode
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         sequence_ids = as_string_list("sequence_ids", self.sequence_ids)
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
         mode = choice("mode", self.mode, REMOVE_MODES)

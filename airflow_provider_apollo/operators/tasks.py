@@ -90,7 +90,7 @@ class ApolloCreateTasksOperator(ApolloBaseOperator):
         self.status = status
         self.max_create_attempts = max_create_attempts
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
+    def _execute(self, context: Context) -> list[dict[str, Any]]:
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
         due_at = parse_instant("due_at", self.due_at)
         choice("task_type", self.apollo_task_type, TASK_TYPES)
