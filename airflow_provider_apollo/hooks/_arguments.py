@@ -6,6 +6,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.hooks._transport.api_call import require_id
+
+__all__ = [
+    "check_hook_params",
+    "require_id",
+    "require_ids",
+    "require_page",
+    "require_record",
+    "require_records",
+]
 
 
 def require_ids(values: Any, name: str) -> list[str]:
@@ -16,21 +26,7 @@ def require_ids(values: Any, name: str) -> list[str]:
     """
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
         raise ApolloConfigurationError(f"{name} must be a non-empty list of ids; got {values!r}.")
-    for index, value in enumerate(values):
-        if not isinstance(value, str) or not value.strip():
-            raise ApolloConfigurationError(f"{name}[{index}] must be a non-empty string id; got {value!r}.")
-    return [v.strip() for v in values]
-
-
-def require_id(value: Any, name: str) -> str:
-    """A non-empty string id, stripped (for a body; ids in paths go through ``endpoint_path``).
-
-    :param value: the id as the caller gave it.
-    :param name: the argument's name.
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise ApolloConfigurationError(f"{name} must be a non-empty string; got {value!r}.")
-    return value.strip()
+    return [require_id(value, f"{name}[{index}]") for index, value in enumerate(values)]
 
 
 def require_records(values: Any, name: str, *, require_id: bool = False) -> list[dict[str, Any]]:
