@@ -39,12 +39,20 @@ class ApolloConfigurationError(ApolloError, AirflowFailException, ValueError):
     """
 
 
-class ApolloAuthenticationError(ApolloError):
-    """HTTP 401: the API key (or OAuth token) was refused. Not retried."""
+class ApolloAuthenticationError(ApolloError, AirflowFailException):
+    """HTTP 401: the API key (or OAuth token) was refused.
+
+    Not retried, by the hook or by Airflow (an ``AirflowFailException``): a task retry would
+    send the same refused key again.
+    """
 
 
-class ApolloPermissionError(ApolloError):
-    """HTTP 403 (``API_INACCESSIBLE``): plan, key scope or master key missing. Not retried."""
+class ApolloPermissionError(ApolloError, AirflowFailException):
+    """HTTP 403 (``API_INACCESSIBLE``): plan, key scope or master key missing.
+
+    Not retried, by the hook or by Airflow (an ``AirflowFailException``): the key's
+    permissions do not change between two tries.
+    """
 
 
 class ApolloValidationError(ApolloError):

@@ -97,20 +97,12 @@ PER_PROCESS = "none"
 
 
 def provider_hook() -> Any:
-    """An ``ApolloHook`` on ``apollo_default`` whose quota tracker uses the connection's store.
-
-    Seam until the hooks build their tracker with ``quota_store_for(...)`` themselves
-    (then this changes nothing): the benchmark measures the shared store either way.
-    """
-    from airflow_provider_apollo.hooks._transport.quota import QuotaTracker
-    from airflow_provider_apollo.hooks._transport.quota_store import MemoryQuotaStore, quota_store_for
+    """An ``ApolloHook`` on ``apollo_default``, its connection read (the hook paces with the
+    connection's quota store itself)."""
     from airflow_provider_apollo.hooks.apollo import ApolloHook
 
     hook = ApolloHook()
-    config = hook.config  # read the connection before the clock starts, as a task would at start
-    store = quota_store_for(config.api_key, config.quota_store, timeout=config.timeout)
-    if store is not None and isinstance(hook.quota.store, MemoryQuotaStore):
-        hook._quota = QuotaTracker(max_quota_wait=config.max_quota_wait, clock=hook._clock, store=store)
+    hook.config  # noqa: B018 - read the connection before the clock starts, as a task would at start
     return hook
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_apollo._api.limits import DISPLAY_CAP
 from benchmarks.measure import (
     StartGate,
     current_rss_mib,
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 TITLE = "5. Memory: big people search, streamed vs XCom"
 TARGET_GROWTH_MIB = 64.0
-DISPLAY_CAP = 50_000
 STREAM, XCOM, HAND_ROLLED = "provider, output_path (streamed)", "provider, through XCom", "hand-rolled, XCom"
 
 

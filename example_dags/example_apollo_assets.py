@@ -153,7 +153,7 @@ with DAG(
     ApolloCreateTasksOperator(
         task_id="create_call_tasks",
         contact_ids=contacts.output,
-        type="call",
+        task_type="call",
         # The same due date on every retry, so the operator recognises the tasks it created.
         due_at="{{ (logical_date or dag_run.run_after).strftime('%Y-%m-%dT09:00:00+00:00') }}",
         # None: the team's only Apollo user (as in the sandbox); name the owner on a bigger team.

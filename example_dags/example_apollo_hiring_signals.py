@@ -151,7 +151,7 @@ with DAG(
     call_tasks = ApolloCreateTasksOperator(
         task_id="create_call_tasks",
         contact_ids=contacts.output,
-        type="call",
+        task_type="call",
         priority="high",
         due_at=DUE_AT,
         user_id=task_owner(),

@@ -41,14 +41,9 @@ def report_usage(*, dag_id: str, task_id: str, credits: float, calls: int) -> No
 
 
 def _stats() -> Any:
-    """Airflow's ``Stats`` where this Airflow keeps it (moved to the Task SDK in 3.2)."""
-    try:
-        from airflow.sdk.observability.stats import Stats
-    except ImportError:
-        try:
-            from airflow.observability.stats import Stats  # type: ignore[no-redef,assignment,unused-ignore]
-        except ImportError:  # Airflow 3.0 and 3.1
-            from airflow.stats import Stats  # type: ignore[no-redef,unused-ignore]
+    """Airflow's ``Stats``, wherever this Airflow keeps it (``common.compat`` knows)."""
+    from airflow.providers.common.compat.sdk import Stats
+
     return Stats
 
 

@@ -3,7 +3,7 @@
 Apollo's bulk endpoints take at most 10 inputs per call. ``people/bulk_match`` answers
 ``matches`` aligned with ``details`` (``null`` for a miss) and ``organizations/bulk_enrich``
 answers only the organizations it found. Neither is trusted blindly: answers are placed
-back on their input by identity (id, email, LinkedIn URL, name + domain/company), so the
+back on their input by identity (``identity.py``: id, email, LinkedIn URL, name + domain/company), so the
 caller always gets one entry per input, in input order, ``None`` meaning "not found".
 A 200 stub person (no id, or ``match_confidence`` none/null) is "not found" too.
 """
@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
+from airflow_provider_apollo._api.identity import normalise_text, normalize_domain, person_keys, person_name
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
-BULK_ENRICH_CHUNK = 10
 T = TypeVar("T")
 
 
@@ -30,70 +29,6 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         raise ValueError("size must be at least 1")
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _text(value: Any) -> str:
-    return value.strip().lower() if isinstance(value, str) else ""
-
-
-def normalize_domain(value: Any) -> str:
-    """``https://www.Example.com/about`` -> ``example.com`` (empty string when unusable).
-
-    :param value: a domain or website URL.
-    """
-    text = _text(value)
-    if not text:
-        return ""
-    host = urlsplit(text if "://" in text else f"//{text}").hostname or ""
-    return host.removeprefix("www.").rstrip(".")
-
-
-def normalize_linkedin(value: Any) -> str:
-    """``http://www.linkedin.com/in/Tim-Zheng/`` -> ``linkedin.com/in/tim-zheng``.
-
-    :param value: a LinkedIn profile URL.
-    """
-    text = _text(value)
-    if not text:
-        return ""
-    parts = urlsplit(text if "://" in text else f"//{text}")
-    host = (parts.hostname or "").removeprefix("www.")
-    return f"{host}{parts.path.rstrip('/')}"
-
-
-def _full_name(record: Mapping[str, Any]) -> str:
-    first, last = _text(record.get("first_name")), _text(record.get("last_name"))
-    if first and last:
-        return f"{first} {last}"
-    return " ".join(_text(record.get("name")).split())
-
-
-def person_identity_keys(record: Mapping[str, Any]) -> set[str]:
-    """Keys that identify a person in a match request or in Apollo's answer.
-
-    :param record: a ``details`` entry, a person from Apollo, or a contact.
-    """
-    keys: set[str] = set()
-    if _text(record.get("id")):
-        keys.add(f"id:{_text(record['id'])}")
-    if _text(record.get("email")):
-        keys.add(f"email:{_text(record['email'])}")
-    linkedin = normalize_linkedin(record.get("linkedin_url"))
-    if linkedin:
-        keys.add(f"linkedin:{linkedin}")
-    name = _full_name(record)
-    if name:
-        organization = record.get("organization")
-        organization = organization if isinstance(organization, Mapping) else {}
-        domains = {
-            normalize_domain(record.get("domain")),
-            normalize_domain(organization.get("primary_domain")),
-            normalize_domain(organization.get("website_url")),
-        }
-        companies = {_text(record.get("organization_name")), _text(organization.get("name"))}
-        keys.update(f"name+domain:{name}|{domain}" for domain in domains if domain)
-        keys.update(f"name+company:{name}|{company}" for company in companies if company)
-    return keys
 
 
 def validate_person_details(details: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -113,9 +48,11 @@ def validate_person_details(details: Sequence[Mapping[str, Any]]) -> list[dict[s
             raise ApolloConfigurationError(
                 f"details[{index}] must be a mapping such as {{'email': ...}}; got {type(detail).__name__}."
             )
-        strong = any(_text(detail.get(key)) for key in ("id", "email", "hashed_email", "linkedin_url"))
-        named = bool(_full_name(detail)) and any(
-            _text(detail.get(key)) for key in ("domain", "organization_name")
+        strong = any(
+            normalise_text(detail.get(key)) for key in ("id", "email", "hashed_email", "linkedin_url")
+        )
+        named = bool(person_name(detail)) and any(
+            normalise_text(detail.get(key)) for key in ("domain", "organization_name")
         )
         if not (strong or named):
             raise ApolloConfigurationError(
@@ -155,10 +92,10 @@ def is_matched_person(person: Any) -> bool:
 
     :param person: an entry of ``matches`` or the ``person`` of ``people/match``.
     """
-    if not isinstance(person, Mapping) or not _text(person.get("id")):
+    if not isinstance(person, Mapping) or not normalise_text(person.get("id")):
         return False
     if "match_confidence" in person:
-        return _text(person.get("match_confidence")) not in ("", "none", "null")
+        return normalise_text(person.get("match_confidence")) not in ("", "none", "null")
     return True
 
 
@@ -176,13 +113,13 @@ def realign_people(
     :return: one entry per detail (``None``: not found) and the count of answers that could
         not be placed on any input.
     """
-    wanted = [person_identity_keys(d) for d in details]
+    wanted = [person_keys(d) for d in details]
     found = [m if is_matched_person(m) else None for m in matches]
     if len(found) == len(details) and not any(
-        _belongs_elsewhere(i, person_identity_keys(m), wanted) for i, m in enumerate(found) if m is not None
+        _belongs_elsewhere(i, person_keys(m), wanted) for i, m in enumerate(found) if m is not None
     ):
         return [dict(m) if m is not None else None for m in found], 0
-    return _place_by_keys(wanted, [m for m in found if m is not None], person_identity_keys)
+    return _place_by_keys(wanted, [m for m in found if m is not None], person_keys)
 
 
 def _belongs_elsewhere(index: int, keys: set[str], wanted: Sequence[set[str]]) -> bool:
@@ -245,11 +182,13 @@ def mobile_phone_returned(person: Mapping[str, Any]) -> bool:
 
     :param person: a matched person.
     """
-    if _text(person.get("mobile_phone")) or _text(person.get("sanitized_mobile_phone")):
+    if normalise_text(person.get("mobile_phone")) or normalise_text(person.get("sanitized_mobile_phone")):
         return True
     phones = person.get("phone_numbers")
     if isinstance(phones, list):
         for phone in phones:
-            if isinstance(phone, Mapping) and "mobile" in _text(phone.get("type") or phone.get("type_cd")):
+            if isinstance(phone, Mapping) and "mobile" in normalise_text(
+                phone.get("type") or phone.get("type_cd")
+            ):
                 return True
     return False

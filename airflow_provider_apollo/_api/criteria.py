@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from airflow_provider_apollo._api.task_types import same_task_type
+from airflow_provider_apollo._api.task_match import TaskMatch
 from airflow_provider_apollo._api.timestamps import parse_instant
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
@@ -37,40 +38,6 @@ TASK_RESULT_FIELDS: tuple[str, ...] = (
 def _describe(value: Any) -> str:
     text = repr(value)
     return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
-
-
-def string_list(argument: str, value: Any) -> list[str]:
-    """``value`` as a non-empty list of distinct non-empty strings, order kept.
-
-    A single string is accepted and wrapped (an upstream task may push one id).
-
-    :param argument: the sensor argument, named in the error.
-    :param value: the rendered argument.
-    :raises ApolloConfigurationError: not a string or a list of non-empty strings, or empty.
-    """
-    items: Iterable[Any]
-    if isinstance(value, str) and value.strip().startswith("["):
-        raise ApolloConfigurationError(
-            f"{argument} rendered to the text {value[:60]!r}, not a list: a template renders to a "
-            "string unless the DAG sets render_template_as_native_obj=True (or pass an XComArg)."
-        )
-    if isinstance(value, str):
-        items = [value]
-    elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
-        items = value
-    else:
-        raise ApolloConfigurationError(f"{argument} must be a list of strings; got {_describe(value)}.")
-    strings: list[str] = []
-    for index, item in enumerate(items):
-        if not isinstance(item, str) or not item.strip():
-            raise ApolloConfigurationError(
-                f"{argument}[{index}] must be a non-empty string; got {_describe(item)}."
-            )
-        if item.strip() not in strings:
-            strings.append(item.strip())
-    if not strings:
-        raise ApolloConfigurationError(f"{argument} is empty; give at least one value.")
-    return strings
 
 
 def _posting_time(posting: Mapping[str, Any]) -> datetime.datetime | None:
@@ -204,14 +171,18 @@ class TaskCriteria:
     target_statuses: tuple[str, ...] = ("completed",)
     min_matches: int | None = None
 
+    @cached_property
+    def match(self) -> TaskMatch:
+        """The watched tasks, as the one task predicate (``task_match.py``)."""
+        return TaskMatch.of(
+            task_ids=self.task_ids,
+            contact_ids=self.contact_ids,
+            task_types=[self.task_type] if self.task_type else [],
+        )
+
     def selects(self, task: Mapping[str, Any]) -> bool:
         """Whether ``task`` is one of the watched tasks."""
-        if self.task_ids and task.get("id") not in self.task_ids:
-            return False
-        if self.contact_ids and task.get("contact_id") not in self.contact_ids:
-            return False
-        # Apollo answers some types with a prefix (``contact_call``): compare the canonical type.
-        return not (self.task_type and not same_task_type(task.get("type"), self.task_type))
+        return self.match.matches(task)
 
     def evaluate(self, tasks: Iterable[Mapping[str, Any]]) -> TasksVerdict:
         """Decide from every task the search returned.

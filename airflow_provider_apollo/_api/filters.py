@@ -28,6 +28,11 @@ _RANGE_KEY = re.compile(r"^(?P<base>[a-z_]+)\[(?P<bound>min|max)\]$")
 _ARRAY_KEY = re.compile(r"^(?P<base>[a-z_]+)\[\]$")
 _EMPLOYEE_RANGE = re.compile(r"^\s*(?P<min>[0-9]+)\s*,\s*(?P<max>[0-9]+)\s*$")
 EMPLOYEE_RANGES_FILTER = "organization_num_employees_ranges"
+#: The legacy reference's ``"apollo.io\ngoogle.com"``; People API Search documents only
+#: ``q_organization_domains_list[]``. If Apollo ignored the old name there, the search would
+#: come back unfiltered and the wrong people would be enriched: it is translated instead.
+LEGACY_DOMAINS_FILTER = "q_organization_domains"
+DOMAINS_FILTER = "q_organization_domains_list"
 
 _JOB_FILTERS = frozenset(
     {
@@ -47,7 +52,7 @@ PEOPLE_SEARCH_FILTERS = frozenset(
         "person_seniorities",
         "organization_locations",
         "q_organization_domains_list",
-        "q_organization_domains",  # legacy: newline-joined string
+        LEGACY_DOMAINS_FILTER,  # legacy: newline-joined string, sent as q_organization_domains_list
         "contact_email_status",
         "organization_ids",
         "organization_num_employees_ranges",
@@ -183,7 +188,29 @@ def prepare_filters(search: str, filters: Mapping[str, Any] | None) -> dict[str,
             unknown.append(key_text)
     if unknown:
         raise ApolloConfigurationError(_unknown_message(search, unknown, valid))
+    if LEGACY_DOMAINS_FILTER in body:
+        legacy = _legacy_domains(search, body.pop(LEGACY_DOMAINS_FILTER))
+        current = body.get(DOMAINS_FILTER) or []
+        current = [current] if isinstance(current, str) else list(current)
+        body[DOMAINS_FILTER] = list(dict.fromkeys([*current, *legacy]))
     return body
+
+
+def _legacy_domains(search: str, value: Any) -> list[str]:
+    """The legacy ``q_organization_domains`` (newline-joined string or list) as a list of domains."""
+    entries = value.split("\n") if isinstance(value, str) else value
+    if not isinstance(entries, (list, tuple)) or not all(isinstance(entry, str) for entry in entries):
+        raise ApolloConfigurationError(
+            f"{search}: filter {LEGACY_DOMAINS_FILTER!r} must be domains joined by newlines or a list of "
+            f"domains; got {type(value).__name__}. Prefer {DOMAINS_FILTER!r}: ['apollo.io', 'google.com']."
+        )
+    domains = [entry.strip() for entry in entries if entry.strip()]
+    if not domains:
+        raise ApolloConfigurationError(
+            f"{search}: filter {LEGACY_DOMAINS_FILTER!r} names no domain; an empty filter would search "
+            f"everyone. Give {DOMAINS_FILTER!r}: ['apollo.io', ...] or drop the filter."
+        )
+    return domains
 
 
 def _checked_value(search: str, key: str, value: Any) -> Any:

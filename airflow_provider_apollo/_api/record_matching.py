@@ -6,8 +6,8 @@ emails will be ignored", Contacts API). Reading answers by position hands one in
 record of another, and the swapped ids then flow into sequences and tasks.
 
 So a record is given to an input only when they share an identity key and nothing else in
-the batch competes for it. Keys are tried strongest first (for contacts: Apollo person id,
-email, LinkedIn URL, first + last name + company); at each strength a value must point at
+the batch competes for it. Keys (``identity.py``) are tried strongest first (for contacts: Apollo person
+id, email, LinkedIn URL, first + last name + company); at each strength a value must point at
 exactly one record. Several inputs may share a record only through a key that makes them
 the same person (the same email or person id). When nothing certain is left, the input has
 no record (``None``): the caller reports it as unmatched rather than guess.
@@ -20,58 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_apollo._api.batching import normalize_domain, normalize_linkedin
-
-Identity = dict[str, str]
-
-
-def _text(value: Any) -> str:
-    return " ".join(value.strip().casefold().split()) if isinstance(value, str) else ""
-
-
-def contact_identity(record: Mapping[str, Any], *, person_id: str | None = None) -> Identity:
-    """The identity keys of a contact input or of a contact record Apollo returned.
-
-    :param record: contact fields as sent, or a contact record from Apollo.
-    :param person_id: the Apollo person id the input was enriched from, if known (a contact
-        record carries its own as ``person_id``).
-    """
-    keys: Identity = {}
-    person = _text(person_id) or _text(record.get("person_id"))
-    if person:
-        keys["person"] = person
-    email = _text(record.get("email"))
-    if email:
-        keys["email"] = email
-    linkedin = normalize_linkedin(record.get("linkedin_url"))
-    if linkedin:
-        keys["linkedin"] = linkedin
-    first, last = _text(record.get("first_name")), _text(record.get("last_name"))
-    name = f"{first} {last}" if first and last else _text(record.get("name"))
-    organization = record.get("organization")
-    company = _text(record.get("organization_name")) or (
-        _text(organization.get("name")) if isinstance(organization, Mapping) else ""
-    )
-    if name and company:
-        keys["name+company"] = f"{name}|{company}"
-    return keys
-
-
-def account_identity(record: Mapping[str, Any]) -> Identity:
-    """The identity keys of an account input or record: its domain, then its name.
-
-    :param record: account fields as sent, or an account record from Apollo.
-    """
-    keys: Identity = {}
-    domain = normalize_domain(
-        record.get("domain") or record.get("primary_domain") or record.get("website_url")
-    )
-    if domain:
-        keys["domain"] = domain
-    name = _text(record.get("name"))
-    if name:
-        keys["name"] = name
-    return keys
+from airflow_provider_apollo._api.identity import CONTACT_KINDS, Identity, account_identity, person_identity
 
 
 @dataclass(frozen=True)
@@ -96,8 +45,8 @@ class IdentityScheme:
 
 
 CONTACTS = IdentityScheme(
-    identity=contact_identity,
-    kinds=("person", "email", "linkedin", "name+company"),
+    identity=person_identity,
+    kinds=CONTACT_KINDS,
     shared=frozenset({"person", "email"}),
     exclusive=frozenset({"person", "linkedin"}),
 )
@@ -156,7 +105,7 @@ def match_records(
 ) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
     """Each input's record (``None`` when not certain) and the records no input claimed.
 
-    :param inputs: the identity of each input (see :func:`contact_identity`).
+    :param inputs: the identity of each input (see :func:`identity.person_identity`).
     :param answered: the records Apollo returned for them.
     :param scheme: how the records are recognised.
     """

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from airflow_provider_apollo._api.task_types import canonical_task_type
+from airflow_provider_apollo._api.task_match import TaskMatch, task_value
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
 #: The ``tasks/search`` body keys Apollo documents (sorting and facets; none of them filters).
@@ -39,15 +40,6 @@ CHECKED_HERE: dict[str, str] = {
 }
 
 
-def _normalised(field: str, value: Any) -> str | None:
-    if field == "type":
-        return canonical_task_type(value)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    return text.casefold() if field in ("status", "priority") else text
-
-
 def _wanted(key: str, field: str, value: Any) -> frozenset[str]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, (list, tuple, set, frozenset)):
@@ -56,7 +48,7 @@ def _wanted(key: str, field: str, value: Any) -> frozenset[str]:
         )
     wanted = set()
     for index, item in enumerate(items):
-        normalised = _normalised(field, item)
+        normalised = task_value(field, item)
         if normalised is None:
             raise ApolloConfigurationError(
                 f"task search filter {key}[{index}] must be a non-empty string; got {item!r}."
@@ -97,14 +89,19 @@ class TaskSelection:
     @property
     def selects_nothing(self) -> bool:
         """True when a filter is an empty list: no record can match, so nothing need be read."""
-        return any(not values for values in self.required.values())
+        return self.match.matches_nothing
 
     def matches(self, task: Mapping[str, Any]) -> bool:
-        """Whether ``task`` has every value the caller asked for.
+        """Whether ``task`` has every value the caller asked for (``task_match.TaskMatch``).
 
         :param task: a task record from Apollo.
         """
-        return all(_normalised(field, task.get(field)) in values for field, values in self.required.items())
+        return self.match.matches(task)
+
+    @cached_property
+    def match(self) -> TaskMatch:
+        """The predicate every record is checked with."""
+        return TaskMatch(self.required)
 
     def select(
         self,

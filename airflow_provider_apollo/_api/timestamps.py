@@ -46,3 +46,11 @@ def parse_instant(argument: str, value: Any) -> pendulum.DateTime:
     raise ApolloConfigurationError(
         f"{argument} must be a datetime or an ISO 8601 string such as {_EXAMPLE}; got {type(value).__name__}."
     )
+
+
+def iso_instant(moment: datetime.datetime) -> str:
+    """``2026-03-02T09:00:00.000Z``: an instant as Apollo is sent it (UTC, milliseconds).
+
+    :param moment: an aware instant (see :func:`parse_instant`).
+    """
+    return pendulum.instance(moment).in_timezone("UTC").format("YYYY-MM-DDTHH:mm:ss.SSS") + "Z"

@@ -6,6 +6,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.hooks._transport.api_call import require_id
+
+__all__ = [
+    "check_hook_params",
+    "require_id",
+    "require_ids",
+    "require_page",
+    "require_record",
+    "require_records",
+]
 
 
 def require_ids(values: Any, name: str) -> list[str]:
@@ -16,21 +26,7 @@ def require_ids(values: Any, name: str) -> list[str]:
     """
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
         raise ApolloConfigurationError(f"{name} must be a non-empty list of ids; got {values!r}.")
-    for index, value in enumerate(values):
-        if not isinstance(value, str) or not value.strip():
-            raise ApolloConfigurationError(f"{name}[{index}] must be a non-empty string id; got {value!r}.")
-    return [v.strip() for v in values]
-
-
-def require_id(value: Any, name: str) -> str:
-    """A non-empty string id, stripped (for a body; ids in paths go through ``endpoint_path``).
-
-    :param value: the id as the caller gave it.
-    :param name: the argument's name.
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise ApolloConfigurationError(f"{name} must be a non-empty string; got {value!r}.")
-    return value.strip()
+    return [require_id(value, f"{name}[{index}]") for index, value in enumerate(values)]
 
 
 def require_records(values: Any, name: str, *, require_id: bool = False) -> list[dict[str, Any]]:
@@ -70,3 +66,39 @@ def require_page(page: int) -> int:
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise ApolloConfigurationError(f"page must be a whole number from 1; got {page!r}.")
     return page
+
+
+#: What ``hook_params`` of an operator, sensor or trigger may set: the keyword arguments of
+#: ``ApolloHook`` and ``ApolloAsyncHook`` after the connection id.
+HOOK_PARAMS = ("timeout", "max_retries")
+
+
+def check_hook_params(value: Any) -> dict[str, Any]:
+    """``hook_params`` as keyword arguments for ``ApolloHook(**...)``, or an error naming the key.
+
+    :param value: ``None`` or a mapping such as ``{"timeout": 60, "max_retries": 2}``.
+    :raises ApolloConfigurationError: not a mapping, an unknown key, or a value out of range.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ApolloConfigurationError(
+            "hook_params must be a dict such as {'timeout': 60, 'max_retries': 2}; "
+            f"got {type(value).__name__}."
+        )
+    unknown = sorted(str(key) for key in value if key not in HOOK_PARAMS)
+    if unknown:
+        raise ApolloConfigurationError(
+            f"hook_params has unknown key(s) {', '.join(map(repr, unknown))}: the Apollo hook accepts "
+            f"{', '.join(map(repr, HOOK_PARAMS))} (the other settings are extras of the connection)."
+        )
+    timeout, retries = value.get("timeout"), value.get("max_retries")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+    ):
+        raise ApolloConfigurationError(f"hook_params['timeout'] must be seconds above 0; got {timeout!r}.")
+    if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
+        raise ApolloConfigurationError(
+            f"hook_params['max_retries'] must be a whole number from 0; got {retries!r}."
+        )
+    return {key: item for key, item in value.items() if item is not None}

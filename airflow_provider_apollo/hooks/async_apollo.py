@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from airflow.providers.common.compat.sdk import BaseHook
 
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo._api.task_filters import TaskSelection
 from airflow_provider_apollo.hooks._resources.organizations import job_postings_query
 from airflow_provider_apollo.hooks._transport import api_call
@@ -103,7 +104,7 @@ class ApolloAsyncHook(ApolloClientBase):
     async def request(
         self,
         method: str,
-        path: str,
+        endpoint: str,
         *,
         params: Mapping[str, Any] | None = None,
         json: Mapping[str, Any] | None = None,
@@ -111,9 +112,9 @@ class ApolloAsyncHook(ApolloClientBase):
     ) -> Any:
         """Send one request (with retries) and return the decoded JSON: :meth:`ApolloHook.request`, awaited.
 
-        The triggers only read, so there is no ``creates``/``idempotent``.
+        The triggers only read, so there is no ``retry_safe``: every call is safe to resend.
         """
-        call = api_call.prepare_call(method, path, params, json, unsafe_write=False)  # triggers only read
+        call = api_call.prepare_call(method, endpoint, params, json, unsafe_write=False)
         config = await self.get_config()
         return await a_call_with_retries(
             lambda: self._a_do_api_call(call, config),
@@ -164,7 +165,7 @@ class ApolloAsyncHook(ApolloClientBase):
 
     # ------------------------------------------------------------------ endpoints
     def iter_job_postings(
-        self, organization_id: str, *, per_page: int = 100
+        self, organization_id: str, *, per_page: int = MAX_PER_PAGE
     ) -> AsyncIterator[dict[str, Any]]:
         """``GET /organizations/{id}/job_postings``, every page (1 credit per page).
 
@@ -174,7 +175,7 @@ class ApolloAsyncHook(ApolloClientBase):
         return self._iter_pages(job_postings_query(organization_id, per_page=per_page))
 
     async def iter_tasks(
-        self, filters: Mapping[str, Any], *, per_page: int = 100
+        self, filters: Mapping[str, Any], *, per_page: int = MAX_PER_PAGE
     ) -> AsyncIterator[dict[str, Any]]:
         """``POST /tasks/search``, every page (0 credits), only the tasks matching ``filters``.
 

@@ -7,22 +7,23 @@ summary line, the usage metrics (``metrics.py``), and the Asset of ``output_path
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+from abc import abstractmethod
+from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_apollo._airflow.metrics import report_usage
+from airflow_provider_apollo._airflow.output import is_output_reference
 from airflow_provider_apollo._airflow.templating import FailFastTemplatingMixin
+from airflow_provider_apollo.hooks._arguments import check_hook_params
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-from airflow_provider_apollo.operators._output import is_output_reference
 from airflow_provider_apollo.operators.assets import output_asset_uri
 from airflow_provider_apollo.operators.links import ApolloLink
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 
 class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
@@ -34,27 +35,54 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
     fails the task without retries (``templating.py``).
 
     :param apollo_conn_id: Airflow connection of type ``apollo`` (the password is the API key). (templated)
+    :param hook_params: keyword arguments of :class:`ApolloHook` for this task, overriding the
+        connection's extras: ``timeout`` (seconds per request) and ``max_retries``.
     """
 
     ui_color = "#ffd34d"
 
-    def __init__(self, *, apollo_conn_id: str = ApolloHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        apollo_conn_id: str = ApolloHook.default_conn_name,
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.apollo_conn_id = apollo_conn_id
+        check_hook_params(hook_params)  # an unknown key fails when the DAG is parsed
+        self.hook_params = hook_params
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        # Each operator's own execute() is wrapped so that the usage is reported however it
-        # ends: post_execute() runs only after a success, and a failed task (a budget
-        # exceeded, a quota closed half-way) may have spent credits too.
-        super().__init_subclass__(**kwargs)
-        execute = cls.__dict__.get("execute")
-        if execute is not None and not getattr(execute, "__isabstractmethod__", False):
-            cls.execute = _reporting(execute)  # type: ignore[method-assign]
+    def execute(self, context: Context) -> Any:
+        """Do the operator's work (:meth:`_execute`), then report its usage however it ended.
+
+        ``post_execute()`` runs only after a success, and a failed task (a budget exceeded, a
+        quota closed half-way) may have spent credits too, so the report is in ``finally``.
+        A result that is an output reference (``{"path", "count", ...}``) becomes the extra of
+        the task's Asset events.
+
+        :param context: the task's context.
+        """
+        try:
+            if isinstance(context, Mapping):
+                # Link ids are pushed empty first: a task that fails before writing anything
+                # still has them, so its links resolve to nothing instead of logging a miss.
+                self._clear_links(context)
+            result = self._execute(context)
+            if isinstance(context, Mapping):
+                self._attach_output_reference(context, result)
+            return result
+        finally:
+            self._report_usage()
+
+    @abstractmethod
+    def _execute(self, context: Context) -> Any:
+        """The operator's own work: validate the rendered arguments, call the hook, return the result."""
 
     @cached_property
     def hook(self) -> ApolloHook:
         """The hook for ``apollo_conn_id``; built on first use, on the worker (after templating)."""
-        return ApolloHook(apollo_conn_id=self.apollo_conn_id)
+        return ApolloHook(apollo_conn_id=self.apollo_conn_id, **check_hook_params(self.hook_params))
 
     def declare_output_asset(self, output_path: Any) -> None:
         """Add the Asset of a literal ``output_path`` to the outlets (a templated one has none).
@@ -65,7 +93,7 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
         uri = output_asset_uri(output_path) if isinstance(output_path, str) else None
         if uri is None:
             return
-        from airflow.sdk import Asset
+        from airflow.providers.common.compat.sdk import Asset
 
         if not any(isinstance(outlet, Asset) and outlet.uri == uri for outlet in self.outlets):
             self.outlets = [*self.outlets, Asset(uri=uri)]
@@ -109,7 +137,7 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
         """
         if not is_output_reference(result):
             return
-        from airflow.sdk import Asset
+        from airflow.providers.common.compat.sdk import Asset
 
         events = context.get("outlet_events")
         if events is None:
@@ -117,30 +145,6 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
         for outlet in self.outlets:
             if isinstance(outlet, Asset):
                 events[outlet].extra.update(result)
-
-
-def _reporting(execute: Callable[..., Any]) -> Callable[..., Any]:
-    """``execute`` that reports the usage when it ends and passes output references to Assets."""
-
-    @functools.wraps(execute)
-    def wrapper(self: ApolloBaseOperator, *args: Any, **kwargs: Any) -> Any:
-        # A subclass's execute() calling super().execute() reports once, from the outermost call.
-        outermost = not self.__dict__.get("_reporting_usage", False)
-        self.__dict__["_reporting_usage"] = True
-        try:
-            context = kwargs.get("context", args[0] if args else None)
-            if outermost and isinstance(context, Mapping):
-                self._clear_links(context)  # type: ignore[arg-type]
-            result = execute(self, *args, **kwargs)
-            if outermost and isinstance(context, Mapping):
-                self._attach_output_reference(context, result)  # type: ignore[arg-type]
-            return result
-        finally:
-            if outermost:
-                self.__dict__["_reporting_usage"] = False
-                self._report_usage()
-
-    return wrapper
 
 
 def format_credits(credits: float) -> str:

@@ -1,10 +1,11 @@
-"""How the operators read a person: the match details Apollo needs, and when two are the same."""
+"""How the operators read a person: the match details Apollo needs (who is who: ``_api/identity.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from airflow_provider_apollo._api.identity import normalise_text
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
 #: The ``people/match`` fields the enrich operator forwards from an input person.
@@ -30,12 +31,12 @@ def match_details(argument: str, person: Mapping[str, Any]) -> dict[str, str]:
     Works for people as ApolloSearchPeopleOperator returns them (Apollo's person ``id``,
     a nested ``organization``) and for plain dicts (email, linkedin_url, names + company).
     """
-    details = {key: str(person[key]).strip() for key in MATCH_KEYS if _text(person.get(key))}
+    details = {key: str(person[key]).strip() for key in MATCH_KEYS if normalise_text(person.get(key))}
     organization = person.get("organization")
     if isinstance(organization, Mapping):
-        if "organization_name" not in details and _text(organization.get("name")):
+        if "organization_name" not in details and normalise_text(organization.get("name")):
             details["organization_name"] = str(organization["name"]).strip()
-        if "domain" not in details and _text(organization.get("primary_domain")):
+        if "domain" not in details and normalise_text(organization.get("primary_domain")):
             details["domain"] = str(organization["primary_domain"]).strip()
     if not is_identifiable(details):
         raise ApolloConfigurationError(
@@ -52,22 +53,3 @@ def is_identifiable(details: Mapping[str, str]) -> bool:
         return True
     named = ("first_name" in details and "last_name" in details) or "name" in details
     return named and ("organization_name" in details or "domain" in details)
-
-
-def identity(details: Mapping[str, str]) -> tuple[str, str]:
-    """A key under which two inputs are the same person (so they are paid for once)."""
-    if "id" in details:
-        return ("id", details["id"])
-    if "email" in details:
-        return ("email", details["email"].casefold())
-    if "hashed_email" in details:
-        return ("hashed_email", details["hashed_email"].casefold())
-    if "linkedin_url" in details:
-        url = details["linkedin_url"].casefold().split("://", 1)[-1].removeprefix("www.").rstrip("/")
-        return ("linkedin_url", url)
-    fields = ("first_name", "last_name", "name", "organization_name", "domain")
-    return ("name", "|".join(details.get(field, "").casefold() for field in fields))
-
-
-def _text(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
-    from airflow.sdk import Asset
+    from airflow.providers.common.compat.sdk import Asset
 
 #: Jinja's default delimiters: a path holding one is rendered at run time, not known at parse time.
 _TEMPLATE = re.compile(r"{{|{%")
@@ -58,7 +58,7 @@ def output_asset(output_path: str) -> Asset:
     :param output_path: the same path or URL the producing operator was given.
     :raises ValueError: when the path is templated or relative (it has no fixed URI).
     """
-    from airflow.sdk import Asset
+    from airflow.providers.common.compat.sdk import Asset
 
     uri = output_asset_uri(output_path)
     if uri is None:

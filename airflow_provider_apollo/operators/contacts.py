@@ -5,16 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_apollo._api.batching import chunked
-from airflow_provider_apollo._api.email_addresses import email_problem
-from airflow_provider_apollo._api.phone_numbers import contact_phone_fields
-from airflow_provider_apollo._api.record_matching import CONTACTS, contact_identity, match_records
-from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.hooks.apollo import ApolloHook
-from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
-from airflow_provider_apollo.operators._output import checked_output_path, write_json_lines
-from airflow_provider_apollo.operators._resolve import resolve_contact_stage_id
-from airflow_provider_apollo.operators._validation import (
+from airflow_provider_apollo._airflow.arguments import (
     ENRICHMENT_RESULT_KEYS,
     as_contact_ids,
     as_mapping_list,
@@ -23,6 +14,16 @@ from airflow_provider_apollo.operators._validation import (
     exactly_one,
     optional_string,
 )
+from airflow_provider_apollo._airflow.output import checked_output_path, write_json_lines
+from airflow_provider_apollo._api.batching import chunked
+from airflow_provider_apollo._api.email_addresses import email_problem
+from airflow_provider_apollo._api.identity import person_identity
+from airflow_provider_apollo._api.phone_numbers import contact_phone_fields
+from airflow_provider_apollo._api.record_matching import CONTACTS, match_records
+from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.hooks.apollo import ApolloHook
+from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
+from airflow_provider_apollo.operators._resolve import resolve_contact_stage_id
 from airflow_provider_apollo.operators.links import ApolloContactsLink
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
         self.output_path = output_path
         self.declare_output_asset(output_path)
 
-    def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
+    def _execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         items = as_mapping_list("contacts", self.contacts)
         label_names = None if self.label_names is None else as_string_list("label_names", self.label_names)
         stage_id = optional_string("contact_stage_id", self.contact_stage_id)
@@ -196,7 +197,7 @@ class ApolloCreateContactsOperator(ApolloBaseOperator):
                 by_email[email] = len(unique_fields)
             positions.append(len(unique_fields))
             unique_fields.append(fields)
-            identities.append(contact_identity(fields, person_id=step.person_id))
+            identities.append(person_identity(fields, person_id=step.person_id))
 
         answered = self.hook.bulk_create_contacts(unique_fields, run_dedupe=self.run_dedupe)
         # By identity, never by position: Apollo drops invalid emails and answers created and
@@ -345,7 +346,7 @@ class ApolloUpdateContactStageOperator(ApolloBaseOperator):
         self.contact_stage_id = contact_stage_id
         self.contact_stage_name = contact_stage_name
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
         stage_id = optional_string("contact_stage_id", self.contact_stage_id)
         stage_name = optional_string("contact_stage_name", self.contact_stage_name)

@@ -6,7 +6,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_apollo._airflow.arguments import (
+    as_list,
+    as_mapping_list,
+    optional_int,
+    unique,
+)
+from airflow_provider_apollo._airflow.output import checked_output_path, write_json_lines
 from airflow_provider_apollo._api.batching import require_domain
+from airflow_provider_apollo._api.identity import same_person_key
 from airflow_provider_apollo._api.webhooks import public_https_url
 from airflow_provider_apollo.exceptions import (
     ApolloBudgetExceededError,
@@ -16,14 +24,7 @@ from airflow_provider_apollo.exceptions import (
 from airflow_provider_apollo.hooks._transport.credit_budget import CreditBudget
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, format_credits, plural
-from airflow_provider_apollo.operators._output import checked_output_path, write_json_lines
-from airflow_provider_apollo.operators._people import identity, match_details
-from airflow_provider_apollo.operators._validation import (
-    as_list,
-    as_mapping_list,
-    optional_int,
-    unique,
-)
+from airflow_provider_apollo.operators._people import match_details
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -33,7 +34,7 @@ PERSON_STATUSES = ("matched", "not_found", "existing_contact", "skipped_budget")
 #: The XCom key under which results already paid for are kept when the task fails.
 PARTIAL_RESULTS_KEY = "partial_results"
 
-PersonKey = tuple[str, str]
+PersonKey = str
 
 
 class ApolloEnrichPeopleOperator(ApolloBaseOperator):
@@ -106,7 +107,7 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
         self.output_path = output_path
         self.declare_output_asset(output_path)
 
-    def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
+    def _execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         people = as_mapping_list("people", self.people)
         details = [match_details(f"people[{index}]", person) for index, person in enumerate(people)]
         max_credits = optional_int("max_credits", self.max_credits, minimum=0)
@@ -124,7 +125,7 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
                 "to that URL. Set webhook_url or leave reveal_phone_number False."
             )
 
-        keys = [identity(detail) for detail in details]
+        keys = [same_person_key(detail) for detail in details]
         details_by_key = dict(zip(reversed(keys), reversed(details), strict=True))  # first occurrence wins
         unique_keys = unique(keys)
 
@@ -281,7 +282,7 @@ class ApolloEnrichOrganizationsOperator(ApolloBaseOperator):
         self.output_path = output_path
         self.declare_output_asset(output_path)
 
-    def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
+    def _execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         inputs = as_list("domains", self.domains)
         output_path = checked_output_path(self.output_path)
         domains = [require_domain(f"domains[{index}]", _domain_of(item)) for index, item in enumerate(inputs)]

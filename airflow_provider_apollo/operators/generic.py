@@ -6,10 +6,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_apollo._airflow.arguments import choice, optional_mapping
+from airflow_provider_apollo._api.endpoints import normalize_path
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator
-from airflow_provider_apollo.operators._validation import choice, optional_mapping
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -61,9 +62,9 @@ class ApolloOperator(ApolloBaseOperator):
         self.query_params = query_params
         self.retry_safe = retry_safe
 
-    def execute(self, context: Context) -> Any:
+    def _execute(self, context: Context) -> Any:
         method = choice("method", str(self.method).upper(), HTTP_METHODS)
-        endpoint = relative_endpoint(self.endpoint)
+        endpoint = normalize_path(self.endpoint, argument="endpoint")
         data = optional_mapping("data", self.data)
         params = optional_mapping("query_params", self.query_params)
         if data is not None and method == "GET":
@@ -74,29 +75,6 @@ class ApolloOperator(ApolloBaseOperator):
         if retry_safe is None:
             retry_safe = not (method == "POST" and _NEVER_DEDUPLICATED.match(endpoint))
 
-        answer = self.hook.request(
-            method, endpoint, params=params, json=data, creates=not retry_safe, idempotent=retry_safe
-        )
+        answer = self.hook.request(method, endpoint, params=params, json=data, retry_safe=retry_safe)
         self.log_summary(f"{method} {endpoint} answered")
         return answer
-
-
-def relative_endpoint(endpoint: Any) -> str:
-    """``endpoint`` as a path relative to ``/api/v1``; URLs and ``..`` are refused."""
-    if not isinstance(endpoint, str) or not endpoint.strip():
-        raise ApolloConfigurationError(f"endpoint must be a path such as 'opportunities'; got {endpoint!r}.")
-    path = endpoint.strip()
-    if "://" in path or path.startswith("//"):
-        raise ApolloConfigurationError(
-            f"endpoint must be relative to the connection's base URL (e.g. 'accounts/search'), not a URL; "
-            f"got {endpoint!r}. The host comes from the Apollo connection."
-        )
-    path = path.lstrip("/")
-    for prefix in ("api/v1/", "v1/"):
-        if path.startswith(prefix):
-            path = path[len(prefix) :]
-    if not path or ".." in path.split("/"):
-        raise ApolloConfigurationError(
-            f"endpoint must name an Apollo path such as 'opportunities'; got {endpoint!r}."
-        )
-    return path

@@ -19,11 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperatorLink
+from airflow.providers.common.compat.sdk import BaseOperatorLink
 
 if TYPE_CHECKING:
-    from airflow.sdk import BaseOperator, Context
-    from airflow.sdk.types import TaskInstanceKey
+    from airflow.providers.common.compat.sdk import BaseOperator, Context, TaskInstanceKey
 
 #: Where Apollo's web app lives; its pages are addressed after ``#/``.
 APOLLO_APP_URL = "https://app.apollo.io/#"
@@ -70,7 +69,7 @@ class ApolloLink(BaseOperatorLink):
         :param operator: the task's operator (unused: the ids are per task instance).
         :param ti_key: the task instance whose ids are read.
         """
-        from airflow.sdk.execution_time.xcom import XCom
+        from airflow.providers.common.compat.sdk import XCom
 
         ids = XCom.get_value(ti_key=ti_key, key=self.ids_key)
         if not isinstance(ids, list):

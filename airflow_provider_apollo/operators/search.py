@@ -7,19 +7,17 @@ import math
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from airflow_provider_apollo.hooks._transport.connection import is_loopback_host
+from airflow_provider_apollo._airflow.arguments import optional_int, required_int, required_mapping
+from airflow_provider_apollo._airflow.output import checked_output_path, write_json_lines
+from airflow_provider_apollo._api.limits import DISPLAY_CAP, MAX_PER_PAGE
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
-from airflow_provider_apollo.operators._output import checked_output_path, write_json_lines
-from airflow_provider_apollo.operators._validation import optional_int, required_int, required_mapping
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 #: Apollo shows at most 500 pages of 100 records for one people or organization query.
-DISPLAY_CAP = 50_000
 
 
 class _SearchOperator(ApolloBaseOperator):
@@ -36,7 +34,7 @@ class _SearchOperator(ApolloBaseOperator):
         *,
         filters: Mapping[str, Any],
         max_records: int | None = 100,
-        per_page: int = 100,
+        per_page: int = MAX_PER_PAGE,
         output_path: str | None = None,
         apollo_conn_id: str = ApolloHook.default_conn_name,
         **kwargs: Any,
@@ -48,10 +46,10 @@ class _SearchOperator(ApolloBaseOperator):
         self.output_path = output_path
         self.declare_output_asset(output_path)
 
-    def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
+    def _execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
         filters = required_mapping("filters", self.filters)
         max_records = optional_int("max_records", self.max_records, minimum=1)
-        per_page = required_int("per_page", self.per_page, minimum=1, maximum=100)
+        per_page = required_int("per_page", self.per_page, minimum=1, maximum=MAX_PER_PAGE)
         output_path = checked_output_path(self.output_path)
         if max_records is not None:
             # Fewer, smaller pages when only a few records are wanted (organization pages cost credits).
@@ -94,14 +92,12 @@ class _SearchOperator(ApolloBaseOperator):
             "check each value (titles and locations match as phrases: 'VP Sales' does not match "
             "'VP of Sales'), or leave one out to see which empties the result."
         )
-        base_url = getattr(self.hook, "base_url", None)
-        if isinstance(base_url, str):
-            root = base_url.removesuffix("/api/v1")
-            if is_loopback_host(urlsplit(root).hostname or ""):
-                hint += (
-                    f" The connection points at a local sandbox: GET {root}/_sandbox/world shows its "
-                    "people's titles, domains, sequences and senders."
-                )
+        root = self.hook.sandbox_root
+        if root is not None:
+            hint += (
+                f" The connection points at a local sandbox: GET {root}/_sandbox/world shows its "
+                "people's titles, domains, sequences and senders."
+            )
         return hint
 
     @abstractmethod
@@ -128,8 +124,6 @@ class ApolloSearchPeopleOperator(_SearchOperator):
         "person_seniorities": ["vp"], "organization_num_employees_ranges": ["51,200"]}``. (templated)
     :param max_records: the most people to return; ``None`` for every match (up to the cap). (templated)
     :param per_page: page size, 1 to 100.
-    :param legacy: use the legacy ``mixed_people/search`` endpoint (which Apollo now refuses
-        for most API keys).
     :param output_path: write the people as JSON Lines to this local path or object-storage URL
         and return ``{"path", "count"}`` instead of the list. (templated)
     :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
@@ -143,8 +137,7 @@ class ApolloSearchPeopleOperator(_SearchOperator):
         *,
         filters: Mapping[str, Any],
         max_records: int | None = 100,
-        per_page: int = 100,
-        legacy: bool = False,
+        per_page: int = MAX_PER_PAGE,
         output_path: str | None = None,
         apollo_conn_id: str = ApolloHook.default_conn_name,
         **kwargs: Any,
@@ -157,12 +150,11 @@ class ApolloSearchPeopleOperator(_SearchOperator):
             apollo_conn_id=apollo_conn_id,
             **kwargs,
         )
-        self.legacy = legacy
 
     def iter_records(
         self, filters: Mapping[str, Any], *, max_records: int | None, per_page: int
     ) -> Iterator[dict[str, Any]]:
-        return self.hook.iter_people(filters, max_records=max_records, per_page=per_page, legacy=self.legacy)
+        return self.hook.iter_people(filters, max_records=max_records, per_page=per_page)
 
     def describe_outcome(self, count: int, per_page: int) -> str:
         return f"Found {count} {'person' if count == 1 else 'people'}"

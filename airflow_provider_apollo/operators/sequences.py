@@ -9,6 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 
+from airflow_provider_apollo._airflow.arguments import (
+    as_contact_ids,
+    as_list,
+    as_record_ids,
+    choice,
+    exactly_one,
+    optional_string,
+)
 from airflow_provider_apollo._api.batching import chunked
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks._resources.sequences import (
@@ -18,14 +26,6 @@ from airflow_provider_apollo.hooks._resources.sequences import (
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
 from airflow_provider_apollo.operators._resolve import resolve_email_account_id, resolve_sequence_id
-from airflow_provider_apollo.operators._validation import (
-    as_contact_ids,
-    as_list,
-    as_record_ids,
-    choice,
-    exactly_one,
-    optional_string,
-)
 from airflow_provider_apollo.operators.links import ApolloSequenceLink
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class ApolloAddToSequenceOperator(ApolloBaseOperator):
         self.sequence_same_company_in_same_campaign = sequence_same_company_in_same_campaign
         self.user_id = user_id
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         sequence_id = optional_string("sequence_id", self.sequence_id)
         sequence_name = optional_string("sequence_name", self.sequence_name)
         email_account_id = optional_string("email_account_id", self.email_account_id)
@@ -255,7 +255,7 @@ class ApolloRemoveFromSequenceOperator(ApolloBaseOperator):
         self.contact_ids = contact_ids
         self.mode = mode
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         sequence_ids = as_record_ids("sequence_ids", self.sequence_ids, "sequence")
         if not sequence_ids:
             raise ApolloConfigurationError("sequence_ids is empty; give at least one sequence id or record.")

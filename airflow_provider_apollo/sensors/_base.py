@@ -12,6 +12,7 @@ from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnVa
 
 from airflow_provider_apollo._airflow.metrics import report_usage
 from airflow_provider_apollo._airflow.templating import FailFastTemplatingMixin
+from airflow_provider_apollo.hooks._arguments import check_hook_params
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.triggers._events import result_from_event
 
@@ -36,6 +37,8 @@ class ApolloBaseSensor(FailFastTemplatingMixin, BaseSensorOperator):
     :param apollo_conn_id: Airflow connection of type ``apollo`` (the password is the API key). (templated)
     :param deferrable: wait in the triggerer instead of a worker slot; the default comes
         from ``[operators] default_deferrable``.
+    :param hook_params: keyword arguments of :class:`ApolloHook` (and of the trigger's async
+        hook) for this task, overriding the connection's extras: ``timeout``, ``max_retries``.
     """
 
     ui_color = "#ffd34d"
@@ -45,16 +48,19 @@ class ApolloBaseSensor(FailFastTemplatingMixin, BaseSensorOperator):
         *,
         apollo_conn_id: str = ApolloHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.apollo_conn_id = apollo_conn_id
         self.deferrable = deferrable
+        check_hook_params(hook_params)  # an unknown key fails when the DAG is parsed
+        self.hook_params = hook_params
 
     @cached_property
     def hook(self) -> ApolloHook:
         """The sync hook for ``apollo_conn_id``; built on first use, on the worker."""
-        return ApolloHook(apollo_conn_id=self.apollo_conn_id)
+        return ApolloHook(apollo_conn_id=self.apollo_conn_id, **check_hook_params(self.hook_params))
 
     @abstractmethod
     def check(self, context: Context) -> tuple[PokeReturnValue, str]:
@@ -109,15 +115,16 @@ class ApolloBaseSensor(FailFastTemplatingMixin, BaseSensorOperator):
         :param context: the task's context.
         :param event: the trigger's event payload.
         """
-        if isinstance(event, Mapping):  # the trigger's spending counts whether or not it found anything
-            report_usage(
-                dag_id=self.dag_id,
-                task_id=self.task_id,
-                credits=float(event.get("credits_spent") or 0),
-                calls=int(event.get("requests_sent") or 0),
-            )
-        result = result_from_event(event, task_id=self.task_id)
-        assert event is not None  # result_from_event raised otherwise
+        if not isinstance(event, Mapping):
+            return result_from_event(event, task_id=self.task_id)  # raises: resumed without an event
+        # The trigger's spending counts whether or not it found anything.
+        report_usage(
+            dag_id=self.dag_id,
+            task_id=self.task_id,
+            credits=float(event.get("credits_spent") or 0),
+            calls=int(event.get("requests_sent") or 0),
+        )
+        result = result_from_event(event, task_id=self.task_id)  # raises the error it reports
         self.log.info(
             "The trigger found it after %s; %s spent while deferred (%s).",
             _amount(int(event.get("polls") or 0), "poll"),

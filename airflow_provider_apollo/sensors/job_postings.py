@@ -8,16 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import PokeReturnValue
 
+from airflow_provider_apollo._airflow.arguments import as_string_list
 from airflow_provider_apollo._api.batching import require_domain
 from airflow_provider_apollo._api.criteria import (
     Organization,
     PostingCriteria,
     hiring_signal,
     hiring_summary,
-    string_list,
 )
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo._api.timestamps import parse_instant
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.hooks._arguments import check_hook_params
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
 
 if TYPE_CHECKING:
@@ -76,7 +78,7 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
         organization_domains: list[str] | str | None = None,
         title_keywords: list[str] | str | None = None,
         posted_after: datetime.datetime | str | None = None,
-        per_page: int = 100,
+        per_page: int = MAX_PER_PAGE,
         poke_interval: float = FRUGAL_POKE_INTERVAL,
         mode: str = "reschedule",
         **kwargs: Any,
@@ -122,7 +124,7 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
             posted_after = parse_instant("posted_after", self.posted_after)
         keywords: tuple[str, ...] = ()
         if self.title_keywords not in (None, "", [], ()):
-            keywords = tuple(string_list("title_keywords", self.title_keywords))
+            keywords = tuple(as_string_list("title_keywords", self.title_keywords))
         return PostingCriteria(posted_after=posted_after, title_keywords=keywords)
 
     def _default_posted_after(self, context: Context) -> datetime.datetime:
@@ -146,7 +148,7 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
         return parse_instant("dag_run.run_after", run_after)
 
     def _watched_domains(self) -> list[str]:
-        given = string_list("organization_domains", self.organization_domains)
+        given = as_string_list("organization_domains", self.organization_domains)
         domains = [require_domain(f"organization_domains[{i}]", d) for i, d in enumerate(given)]
         return list(dict.fromkeys(domains))
 
@@ -258,6 +260,7 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
         criteria = self._criteria or self._posting_criteria(context)
         return ApolloJobPostingsTrigger(
             apollo_conn_id=self.apollo_conn_id,
+            hook_params=check_hook_params(self.hook_params),
             organizations=[organization.to_json() for organization in organizations],
             posted_after=criteria.posted_after.isoformat(),
             title_keywords=list(criteria.title_keywords),
@@ -285,4 +288,4 @@ def organization_ids(value: Any) -> list[str]:
             (item.get("organization_id") or item.get("id")) if isinstance(item, Mapping) else item
             for item in items
         ]
-    return string_list("organization_ids", value)
+    return as_string_list("organization_ids", value)

@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import PokeReturnValue
 
-from airflow_provider_apollo._api.criteria import TaskCriteria, string_list
+from airflow_provider_apollo._airflow.arguments import as_contact_ids, as_record_ids, as_string_list
+from airflow_provider_apollo._api.criteria import TaskCriteria
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.operators._validation import as_contact_ids, as_record_ids
+from airflow_provider_apollo.hooks._arguments import check_hook_params
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
 
 if TYPE_CHECKING:
@@ -69,7 +71,7 @@ class ApolloTasksSensor(ApolloBaseSensor):
         target_statuses: Sequence[str] | str = ("completed",),
         min_matches: int | None = None,
         task_type: str | None = None,
-        per_page: int = 100,
+        per_page: int = MAX_PER_PAGE,
         poke_interval: float = 300,
         mode: str = "reschedule",
         **kwargs: Any,
@@ -97,7 +99,7 @@ class ApolloTasksSensor(ApolloBaseSensor):
         self.task_ids = task_ids
         self.contact_ids = contact_ids
         self.filters = filters
-        self.target_statuses = tuple(string_list("target_statuses", target_statuses))
+        self.target_statuses = tuple(as_string_list("target_statuses", target_statuses))
         self.min_matches = min_matches
         self.apollo_task_type = task_type
         self.per_page = per_page
@@ -166,6 +168,7 @@ class ApolloTasksSensor(ApolloBaseSensor):
         criteria = self._task_criteria()
         return ApolloTasksTrigger(
             apollo_conn_id=self.apollo_conn_id,
+            hook_params=check_hook_params(self.hook_params),
             filters=self._search_filters(criteria),
             **criteria.to_json(),
             per_page=self.per_page,

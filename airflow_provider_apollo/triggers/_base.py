@@ -10,6 +10,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_apollo.hooks._arguments import check_hook_params
 from airflow_provider_apollo.hooks.async_apollo import ApolloAsyncHook
 from airflow_provider_apollo.triggers._events import error_event, success_event
 
@@ -39,17 +40,22 @@ class ApolloPollingTrigger(BaseTrigger):
 
     :param apollo_conn_id: Airflow connection of type ``apollo``.
     :param poll_interval: seconds between two looks.
+    :param hook_params: keyword arguments of :class:`ApolloAsyncHook` (``timeout``,
+        ``max_retries``), forwarded by the sensor's ``hook_params``.
     """
 
-    def __init__(self, *, apollo_conn_id: str, poll_interval: float) -> None:
+    def __init__(
+        self, *, apollo_conn_id: str, poll_interval: float, hook_params: dict[str, Any] | None = None
+    ) -> None:
         super().__init__()
         self.apollo_conn_id = apollo_conn_id
         self.poll_interval = float(poll_interval)
+        self.hook_params = check_hook_params(hook_params)
         # Not serialized: tests replace it so no test really waits.
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def _hook(self) -> ApolloAsyncHook:
-        return ApolloAsyncHook(self.apollo_conn_id)
+        return ApolloAsyncHook(self.apollo_conn_id, **self.hook_params)
 
     @abstractmethod
     async def poll(self, hook: ApolloAsyncHook) -> PollOutcome:

@@ -23,6 +23,7 @@ class ApolloJobPostingsTrigger(ApolloPollingTrigger):
     :param title_keywords: a posting's title must contain one (case-insensitive); empty: any.
     :param per_page: postings per page.
     :param poll_interval: seconds between two polls.
+    :param hook_params: ``timeout`` and ``max_retries`` of the async hook (the sensor's ``hook_params``).
     """
 
     def __init__(
@@ -34,8 +35,9 @@ class ApolloJobPostingsTrigger(ApolloPollingTrigger):
         title_keywords: Sequence[str] = (),
         per_page: int = 100,
         poll_interval: float = 3600,
+        hook_params: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(apollo_conn_id=apollo_conn_id, poll_interval=poll_interval)
+        super().__init__(apollo_conn_id=apollo_conn_id, poll_interval=poll_interval, hook_params=hook_params)
         self.organizations = [Organization.from_json(item) for item in organizations]
         self.criteria = PostingCriteria.from_json(posted_after, title_keywords)
         self.per_page = per_page
@@ -50,6 +52,7 @@ class ApolloJobPostingsTrigger(ApolloPollingTrigger):
                 **self.criteria.to_json(),
                 "per_page": self.per_page,
                 "poll_interval": self.poll_interval,
+                "hook_params": self.hook_params,
             },
         )
 

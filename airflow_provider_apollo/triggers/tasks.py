@@ -25,6 +25,7 @@ class ApolloTasksTrigger(ApolloPollingTrigger):
     :param min_matches: done when at least this many reached one; ``None``: all of them.
     :param per_page: tasks per page.
     :param poll_interval: seconds between two polls.
+    :param hook_params: ``timeout`` and ``max_retries`` of the async hook (the sensor's ``hook_params``).
     """
 
     def __init__(
@@ -39,8 +40,9 @@ class ApolloTasksTrigger(ApolloPollingTrigger):
         min_matches: int | None = None,
         per_page: int = 100,
         poll_interval: float = 300,
+        hook_params: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(apollo_conn_id=apollo_conn_id, poll_interval=poll_interval)
+        super().__init__(apollo_conn_id=apollo_conn_id, poll_interval=poll_interval, hook_params=hook_params)
         self.filters = dict(filters or {})
         self.criteria = TaskCriteria(
             task_ids=tuple(task_ids),
@@ -61,6 +63,7 @@ class ApolloTasksTrigger(ApolloPollingTrigger):
                 **self.criteria.to_json(),
                 "per_page": self.per_page,
                 "poll_interval": self.poll_interval,
+                "hook_params": self.hook_params,
             },
         )
 

@@ -12,13 +12,12 @@ from hypothesis import strategies as st
 from airflow_provider_apollo._api.batching import (
     chunked,
     is_matched_person,
-    normalize_domain,
-    normalize_linkedin,
     realign_organizations,
     realign_people,
     validate_domains,
     validate_person_details,
 )
+from airflow_provider_apollo._api.identity import normalize_domain, normalize_linkedin
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
 

@@ -23,7 +23,9 @@ def test_every_documented_key_is_accepted(search: str) -> None:
             filters[key] = {"min": 1}
     if "organization_num_employees_ranges" in filters:
         filters["organization_num_employees_ranges"] = ["1,10"]
-    assert set(prepare_filters(search, filters)) == set(filters)
+    # The legacy q_organization_domains is sent under its documented name.
+    expected = {"q_organization_domains_list" if key == "q_organization_domains" else key for key in filters}
+    assert set(prepare_filters(search, filters)) == expected
 
 
 def test_unknown_keys_list_suggestions_and_valid_keys() -> None:
@@ -92,3 +94,27 @@ def test_an_employee_range_that_is_not_min_max_is_refused_by_name(
 def test_employee_ranges_that_are_not_a_list_are_refused() -> None:
     with pytest.raises(ApolloConfigurationError, match="'organization_num_employees_ranges' must be a list"):
         prepare_filters("organization search", {"organization_num_employees_ranges": {"min": 1}})
+
+
+def test_the_legacy_domains_filter_is_sent_as_the_documented_list() -> None:
+    # People API Search documents only q_organization_domains_list[]: the legacy string must
+    # not reach it, or Apollo could answer an unfiltered search.
+    body = prepare_filters("people search", {"q_organization_domains": "apollo.io\n google.com \n"})
+    assert body == {"q_organization_domains_list": ["apollo.io", "google.com"]}
+
+
+def test_the_legacy_domains_filter_joins_the_documented_one_without_repeats() -> None:
+    body = prepare_filters(
+        "people search",
+        {
+            "q_organization_domains_list[]": ["x.io", "apollo.io"],
+            "q_organization_domains": ["apollo.io", "y.io"],
+        },
+    )
+    assert body == {"q_organization_domains_list": ["x.io", "apollo.io", "y.io"]}
+
+
+@pytest.mark.parametrize("value", ["", "\n \n", 42, ["a.io", 7]])
+def test_an_unusable_legacy_domains_filter_is_refused_by_name(value: object) -> None:
+    with pytest.raises(ApolloConfigurationError, match="q_organization_domains"):
+        prepare_filters("people search", {"q_organization_domains": value})

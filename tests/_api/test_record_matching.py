@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from airflow_provider_apollo._api.identity import person_identity
 from airflow_provider_apollo._api.record_matching import (
     ACCOUNTS,
     CONTACTS,
-    contact_identity,
     match_records,
     order_like_inputs,
 )
@@ -18,10 +18,10 @@ def _ids(records: list) -> list:
 def test_same_name_and_company_twice_is_not_guessed():
     # Two inputs, same name + company, both emails dropped by Apollo: which is which is unknown.
     inputs = [
-        contact_identity(
+        person_identity(
             {"first_name": "Jo", "last_name": "Kim", "organization_name": "Acme", "email": "a@x.io"}
         ),
-        contact_identity(
+        person_identity(
             {"first_name": "Jo", "last_name": "Kim", "organization_name": "Acme", "email": "b@x.io"}
         ),
     ]
@@ -36,10 +36,10 @@ def test_same_name_and_company_twice_is_not_guessed():
 
 def test_a_stronger_key_wins_and_frees_the_weaker_match():
     inputs = [
-        contact_identity(
+        person_identity(
             {"first_name": "Jo", "last_name": "Kim", "organization_name": "Acme", "email": "a@x.io"}
         ),
-        contact_identity({"first_name": "Jo", "last_name": "Kim", "organization_name": "Acme"}),
+        person_identity({"first_name": "Jo", "last_name": "Kim", "organization_name": "Acme"}),
     ]
     answered = [
         {"id": "c2", "first_name": "Jo", "last_name": "Kim", "organization_name": "Acme"},
@@ -51,8 +51,8 @@ def test_a_stronger_key_wins_and_frees_the_weaker_match():
 
 def test_person_id_ties_an_enriched_input_to_its_contact():
     inputs = [
-        contact_identity({"first_name": "Ann"}, person_id="p-9"),
-        contact_identity({"first_name": "Bo"}, person_id="p-8"),
+        person_identity({"first_name": "Ann"}, person_id="p-9"),
+        person_identity({"first_name": "Bo"}, person_id="p-8"),
     ]
     answered = [{"id": "c-bo", "person_id": "p-8"}, {"id": "c-ann", "person_id": "p-9"}]
     assert _ids(match_records(inputs, answered, CONTACTS)[0]) == ["c-ann", "c-bo"]
@@ -60,7 +60,7 @@ def test_person_id_ties_an_enriched_input_to_its_contact():
 
 def test_different_linkedin_profiles_are_different_people_even_with_one_name():
     inputs = [
-        contact_identity(
+        person_identity(
             {
                 "first_name": "Jo",
                 "last_name": "Kim",
@@ -82,7 +82,7 @@ def test_different_linkedin_profiles_are_different_people_even_with_one_name():
 
 
 def test_the_same_email_twice_shares_one_record():
-    inputs = [contact_identity({"email": "a@x.io"}), contact_identity({"email": "A@x.io", "first_name": "A"})]
+    inputs = [person_identity({"email": "a@x.io"}), person_identity({"email": "A@x.io", "first_name": "A"})]
     assert _ids(match_records(inputs, [{"id": "c1", "email": "a@x.io"}], CONTACTS)[0]) == ["c1", "c1"]
 
 

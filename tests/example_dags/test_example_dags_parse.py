@@ -120,7 +120,7 @@ def test_hiring_signals_starts_with_the_job_postings_sensor(dagbag: DagBag) -> N
     assert sensor.poke_interval >= 3600
     assert sensor.mode == "reschedule"
     call_tasks = _operator(dagbag, dag.dag_id, "create_call_tasks")
-    assert call_tasks.type == "call"
+    assert call_tasks.apollo_task_type == "call"
     assert {"wait_for_job_postings", "search_decision_makers", "create_contacts", "task_owner"} <= (
         call_tasks.get_flat_relative_ids(upstream=True)
     )

@@ -147,6 +147,7 @@ def test_test_connection_accepts_the_sandbox_key_with_one_health_check(
     assert (ok, message) == (True, f"Connected to Apollo at {sb.base_url}/api/v1")
     assert _requests_to(sb, "GET", "auth/health") == 1
     assert hook.base_url == f"{sb.base_url}/api/v1"
+    assert hook.sandbox_root == sb.base_url  # loopback: error hints may point at /_sandbox/world
 
 
 def test_test_connection_reports_a_refused_key_without_quoting_it(
@@ -259,12 +260,16 @@ def test_search_people_filters_narrow_the_results(sb: ApolloSandbox, hook: Apoll
     assert sb.stats()["credits"]["total"] == 0 == hook.credits_spent
 
 
-def test_search_people_legacy_route_surfaces_apollos_422(sb: ApolloSandbox, hook: ApolloHook) -> None:
-    with pytest.raises(ApolloValidationError, match="api_search") as raised:
-        hook.search_people({"person_titles": ["sales"]}, legacy=True)
+def test_the_legacy_domains_filter_filters_the_people_search(sb: ApolloSandbox, hook: ApolloHook) -> None:
+    person = sb.state.world.people[0]
+    domain = next(o for o in sb.state.world.organizations if o["id"] == person["organization_id"])[
+        "primary_domain"
+    ]
+    legacy = hook.search_people({"q_organization_domains": f"{domain}\n"})
+    current = hook.search_people({"q_organization_domains_list": [domain]})
+    everyone = hook.search_people({})
 
-    assert raised.value.status_code == 422
-    assert _requests_to(sb, "POST", "mixed_people/search") == 1
+    assert legacy["people"] == current["people"] and 0 < legacy["total_entries"] < everyone["total_entries"]
 
 
 def test_iter_people_walks_every_page_and_stops_at_the_total(sb: ApolloSandbox, hook: ApolloHook) -> None:
@@ -651,14 +656,16 @@ def test_sequence_enrolment_skip_rules_idempotent_re_add_and_removal(
 
 
 # --------------------------------------------------------------------------------------- tasks
-def test_tasks_are_created_searched_and_never_deduplicated(sb: ApolloSandbox, hook: ApolloHook) -> None:
+def test_tasks_are_created_searched_and_created_once(sb: ApolloSandbox, hook: ApolloHook) -> None:
     contacts = [hook.create_contact(_contact_fields(sb, p)) for p in _people(sb, _verified, 3)]
     ids = [c["id"] for c in contacts]
 
     call = hook.create_task(
         {"contact_id": ids[0], "type": "call", "priority": "high", "due_at": DUE_AT, "note": "Renewal"}
     )
-    bulk = hook.bulk_create_tasks(ids, type="action_item", priority="medium", due_at=DUE_AT, note="Follow up")
+    bulk = hook.bulk_create_tasks(
+        ids, task_type="action_item", priority="medium", due_at=DUE_AT, note="Follow up"
+    )
 
     assert (call["contact_id"], call["type"], call["priority"], call["note"]) == (
         ids[0],
@@ -666,16 +673,17 @@ def test_tasks_are_created_searched_and_never_deduplicated(sb: ApolloSandbox, ho
         "high",
         "Renewal",
     )
-    assert [t["contact_id"] for t in bulk["tasks"]] == ids
-    assert {t["note"] for t in bulk["tasks"]} == {"Follow up"}
+    assert [t["contact_id"] for t in bulk.tasks] == ids
+    assert {t["note"] for t in bulk.tasks} == {"Follow up"}
     # No user_id given: the team's only user owns them, and Apollo was told so.
     assert hook.task_owner_id() == sb.state.world.user["id"]
-    assert {t["user_id"] for t in [call, *bulk["tasks"]]} == {sb.state.world.user["id"]}
+    assert {t["user_id"] for t in [call, *bulk.tasks]} == {sb.state.world.user["id"]}
     assert sb.stats()["tasks"] == {"total": 4, "duplicates": 0}
 
-    # Apollo never deduplicates tasks, and the hook does not pretend it does.
-    hook.bulk_create_tasks(ids[:1], type="action_item", priority="medium", due_at=DUE_AT)
-    assert sb.stats()["tasks"] == {"total": 5, "duplicates": 1}
+    # Apollo never deduplicates tasks: the hook looks first, so asking again creates nothing.
+    again = hook.bulk_create_tasks(ids[:1], task_type="action_item", priority="medium", due_at=DUE_AT)
+    assert (again.created, again.already_there, again.tasks) == (0, 1, bulk.tasks[:1])
+    assert sb.stats()["tasks"] == {"total": 4, "duplicates": 0}
 
     calls = hook.search_tasks({"contact_ids": [ids[0]], "task_types": ["call"]})
     assert [t["id"] for t in calls["tasks"]] == [call["id"]]
@@ -687,7 +695,8 @@ def test_tasks_are_created_searched_and_never_deduplicated(sb: ApolloSandbox, ho
     first_three = list(hook.iter_tasks({"task_types": ["action_item"]}, max_records=3, per_page=2))
     assert sorted(t["id"] for t in every) == sorted(sb.state.tasks)
     assert len(first_three) == 3 and {t["type"] for t in first_three} == {"action_item"}
-    assert _requests_to(sb, "POST", "tasks/search") == 2 + 3 + 2
+    # two looks before creating, two searches, two pages of 4 tasks, two pages for 3 of them
+    assert _requests_to(sb, "POST", "tasks/search") == 2 + 2 + 2 + 2
 
 
 # ------------------------------------------------------------------------------- opportunities

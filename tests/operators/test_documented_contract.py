@@ -171,12 +171,13 @@ def _one_user(api: requests_mock_module.Mocker, *users: dict[str, Any]) -> None:
 
 def test_tasks_without_user_id_are_given_the_teams_only_user_once_per_hook(api, capsys):
     _one_user(api, {"id": "u-owner", "name": "Olga Owner", "email": "olga@acme.example"})
+    _tasks_page(api, [])
     api.post(f"{BASE}/tasks/bulk_create", json={"success": True})
     api.post(f"{BASE}/tasks", json={"task": {"id": "t9"}})
     hook = _hook()
 
-    hook.bulk_create_tasks(["c1"], type="call", priority="high", due_at=DUE)
-    hook.bulk_create_tasks(["c2"], type="call", priority="high", due_at=DUE)
+    hook.bulk_create_tasks(["c1"], task_type="call", priority="high", due_at=DUE)
+    hook.bulk_create_tasks(["c2"], task_type="call", priority="high", due_at=DUE)
     hook.create_task({"contact_id": "c3", "type": "call", "priority": "low", "due_at": DUE})
 
     assert [b["user_id"] for b in _sent(api, "tasks/bulk_create")] == ["u-owner", "u-owner"]
@@ -188,8 +189,9 @@ def test_tasks_without_user_id_are_given_the_teams_only_user_once_per_hook(api, 
 
 
 def test_a_given_user_id_is_sent_without_looking_up_users(api):
+    _tasks_page(api, [])
     api.post(f"{BASE}/tasks/bulk_create", json={"success": True})
-    _hook().bulk_create_tasks(["c1"], type="call", priority="high", due_at=DUE, user_id="u-rep")
+    _hook().bulk_create_tasks(["c1"], task_type="call", priority="high", due_at=DUE, user_id="u-rep")
     assert _sent(api, "tasks/bulk_create")[0]["user_id"] == "u-rep"
     assert _sent(api, "users/search") == []
 
@@ -218,6 +220,7 @@ def test_no_certain_owner_fails_before_any_create_and_lists_the_users(api, conte
 
 
 def test_a_key_that_cannot_list_users_fails_naming_user_id(api):
+    _tasks_page(api, [])
     api.get(
         f"{BASE}/users/search",
         status_code=403,
@@ -226,7 +229,7 @@ def test_a_key_that_cannot_list_users_fails_naming_user_id(api):
     api.post(f"{BASE}/tasks/bulk_create", json={"success": True})
 
     with pytest.raises(ApolloConfigurationError, match=r"user_id is required .* Pass user_id="):
-        _hook().bulk_create_tasks(["c1"], type="call", priority="high", due_at=DUE)
+        _hook().bulk_create_tasks(["c1"], task_type="call", priority="high", due_at=DUE)
     assert _sent(api, "tasks/bulk_create") == []
 
 
@@ -417,7 +420,9 @@ def test_every_documented_task_type_can_be_created(api, context, task_type):
     api.post(f"{BASE}/tasks/bulk_create", json={"success": True})
 
     _run(
-        ApolloCreateTasksOperator(task_id="t", contact_ids=["c1"], due_at=DUE, type=task_type, user_id="u1"),
+        ApolloCreateTasksOperator(
+            task_id="t", contact_ids=["c1"], due_at=DUE, task_type=task_type, user_id="u1"
+        ),
         context,
     )
 

@@ -39,7 +39,7 @@ class FakeApolloPeople:
         real.__dict__["config"] = ApolloConnectionConfig(
             conn_id="fake", api_key="fake-key", base_url="https://api.apollo.io/api/v1", max_concurrency=1
         )
-        real.request = self._bulk_match  # type: ignore[method-assign]
+        real._request_charged = self._bulk_match  # type: ignore[method-assign]
         hook.bulk_enrich_people.side_effect = real.bulk_enrich_people
         hook.find_existing_contacts.side_effect = self.find_existing_contacts
 

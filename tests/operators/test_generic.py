@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_apollo._api.endpoints import normalize_path
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.operators.generic import ApolloOperator, relative_endpoint
+from airflow_provider_apollo.operators.generic import ApolloOperator
 
 
 def test_sends_one_request_and_returns_the_json(hook, attach, context):
@@ -16,7 +17,7 @@ def test_sends_one_request_and_returns_the_json(hook, attach, context):
 
     assert op.execute(context) == {"opportunities": [{"id": "o1"}]}
     hook.request.assert_called_once_with(
-        "GET", "opportunities/search", params={"page": 2}, json=None, creates=False, idempotent=True
+        "GET", "opportunities/search", params={"page": 2}, json=None, retry_safe=True
     )
 
 
@@ -27,8 +28,7 @@ def test_task_creation_is_not_blindly_retried(hook, attach, context):
     assert hook.request.call_args.kwargs == {
         "params": None,
         "json": {"contact_ids": ["c"]},
-        "creates": True,
-        "idempotent": False,
+        "retry_safe": False,
     }
 
 
@@ -36,7 +36,7 @@ def test_retry_safe_can_be_declared(hook, attach, context):
     attach(ApolloOperator(task_id="g", method="POST", endpoint="notes", data={}, retry_safe=False)).execute(
         context
     )
-    assert hook.request.call_args.kwargs["idempotent"] is False
+    assert hook.request.call_args.kwargs["retry_safe"] is False
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def test_retry_safe_can_be_declared(hook, attach, context):
     ],
 )
 def test_endpoint_is_made_relative(endpoint, expected):
-    assert relative_endpoint(endpoint) == expected
+    assert normalize_path(endpoint, argument="endpoint") == expected
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from unittest.mock import MagicMock
 import pytest
 
 from airflow_provider_apollo.get_provider_info import get_provider_info
+from airflow_provider_apollo.hooks._resources.tasks import TasksCreated
 from airflow_provider_apollo.operators.contacts import (
     ApolloCreateContactsOperator,
     ApolloUpdateContactStageOperator,
@@ -115,9 +116,8 @@ def test_the_sequence_is_stored_before_enrolling_so_a_failed_task_still_links_it
 
 def test_the_tasks_found_or_created_are_stored_for_the_link(hook, attach, context):
     due = "2026-03-02T09:00:00.000Z"
-    hook.iter_tasks.return_value = iter(
-        [{"id": "t-1", "contact_id": "c1", "type": "call", "due_at": due, "status": "scheduled"}]
-    )
+    task = {"id": "t-1", "contact_id": "c1", "type": "call", "due_at": due, "status": "scheduled"}
+    hook.bulk_create_tasks.return_value = TasksCreated(tasks=[task], created=0, already_there=1)
     op = attach(ApolloCreateTasksOperator(task_id="calls", contact_ids=["c1"], due_at=due))
 
     op.execute(context)

@@ -29,18 +29,16 @@ def test_people_search_returns_the_people_and_logs_calls(hook, attach, context, 
 
     assert result == _people(3)
     # Three wanted: one page of three, not a page of 100.
-    hook.iter_people.assert_called_once_with(
-        {"person_titles": ["VP Sales"]}, max_records=3, per_page=3, legacy=False
-    )
+    hook.iter_people.assert_called_once_with({"person_titles": ["VP Sales"]}, max_records=3, per_page=3)
     assert "Found 3 people; 0 credits spent in 1 call." in capsys.readouterr().out
 
 
 def test_people_search_max_records_none_means_everything(hook, attach, context):
     hook.iter_people.return_value = iter(_people(250))
-    op = attach(ApolloSearchPeopleOperator(task_id="s", filters={}, max_records=None, legacy=True))
+    op = attach(ApolloSearchPeopleOperator(task_id="s", filters={}, max_records=None))
 
     assert len(op.execute(context)) == 250
-    hook.iter_people.assert_called_once_with({}, max_records=None, per_page=100, legacy=True)
+    hook.iter_people.assert_called_once_with({}, max_records=None, per_page=100)
 
 
 def test_unknown_filter_key_fails_and_no_output_file_is_written(hook, attach, context, tmp_path):
@@ -173,7 +171,7 @@ def test_rendered_max_records_string_is_accepted(hook, attach, context):
     hook.iter_people.return_value = iter(_people(2))
     op = attach(ApolloSearchPeopleOperator(task_id="s", filters={}, max_records="20"))
     op.execute(context)
-    hook.iter_people.assert_called_once_with({}, max_records=20, per_page=20, legacy=False)
+    hook.iter_people.assert_called_once_with({}, max_records=20, per_page=20)
 
 
 def test_organization_search_logs_pages_and_credits(hook: MagicMock, attach, context, capsys):
@@ -236,7 +234,7 @@ def test_a_search_that_finds_nobody_says_which_filters_were_sent_and_where_the_s
 
 def test_a_search_that_finds_nobody_on_apollo_does_not_mention_the_sandbox(hook, attach, context, capsys):
     hook.iter_people.return_value = iter([])
-    hook.base_url = "https://api.apollo.io/api/v1"
+    hook.sandbox_root = None  # the connection points at Apollo itself
     attach(ApolloSearchPeopleOperator(task_id="s", filters={"person_titles": ["CRO"]})).execute(context)
     logged = capsys.readouterr().out
     assert '"person_titles": ["CRO"]' in logged

@@ -21,12 +21,19 @@ REQUIRED: dict[str, dict[str, Any]] = {
     "ApolloOperator": {"method": "GET", "endpoint": "labels"},
 }
 
+#: ``task_type`` is a read-only BaseOperator property, so that argument is stored as
+#: ``apollo_task_type`` (the only field not stored under its argument's name).
+ARGUMENT_OF = {"apollo_task_type": "task_type"}
+
 
 @pytest.mark.parametrize("name", sorted(REQUIRED))
 def test_every_template_field_renders(name: str):
     operator_class = getattr(operators, name)
     fields = operator_class.template_fields
-    arguments = {**REQUIRED[name], **{field: f"{{{{ params.v }}}}-{field}" for field in fields}}
+    arguments = {
+        **REQUIRED[name],
+        **{ARGUMENT_OF.get(field, field): f"{{{{ params.v }}}}-{field}" for field in fields},
+    }
     operator = operator_class(task_id="t", **arguments)
 
     operator.render_template_fields({"params": {"v": "rendered"}})

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_apollo._airflow.arguments import as_contact_ids, as_list
 from airflow_provider_apollo._api.batching import require_domain
+from airflow_provider_apollo._api.identity import same_person_key as identity
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.operators._people import identity, match_details
-from airflow_provider_apollo.operators._validation import as_contact_ids, as_list
+from airflow_provider_apollo.operators._people import match_details
 
 
 @pytest.mark.parametrize(
@@ -42,7 +43,7 @@ def test_identity_treats_email_case_and_linkedin_spelling_as_one_person():
     assert identity({"linkedin_url": "https://www.linkedin.com/in/ann/"}) == identity(
         {"linkedin_url": "http://linkedin.com/in/ann"}
     )
-    assert identity({"id": "p1", "email": "a@b.c"}) == ("id", "p1")
+    assert identity({"id": "p1", "email": "a@b.c"}) == "person:p1"
 
 
 def test_match_details_keep_only_matching_fields():

@@ -157,7 +157,7 @@ def test_tasks_whose_create_may_have_happened_are_created_once(
     fault_once(SandboxFaults.from_dict({kind: 1.0}, base=faults), "tasks/bulk_create")
 
     tasks = ApolloCreateTasksOperator(
-        task_id="t", contact_ids=contact_ids, due_at=DUE_AT, type="call"
+        task_id="t", contact_ids=contact_ids, due_at=DUE_AT, task_type="call"
     ).execute(_context())
     if kind == "slow":
         time.sleep(0.8)  # past the slow answer: had the server committed it late, it would count now
@@ -188,7 +188,9 @@ _WORKER = textwrap.dedent(
     if kind == "contacts":
         operator = ApolloCreateContactsOperator(task_id="c", contacts=payload)
     else:
-        operator = ApolloCreateTasksOperator(task_id="t", contact_ids=payload, due_at=due_at, type="call")
+        operator = ApolloCreateTasksOperator(
+            task_id="t", contact_ids=payload, due_at=due_at, task_type="call"
+        )
     operator.execute({"ti": None})
     """
 )
@@ -254,7 +256,7 @@ def test_a_worker_killed_between_batches_then_rerun_creates_each_record_once(
     if kind == "contacts":
         ApolloCreateContactsOperator(task_id="c", contacts=payload).execute(_context())
     else:
-        ApolloCreateTasksOperator(task_id="t", contact_ids=payload, due_at=DUE_AT, type="call").execute(
+        ApolloCreateTasksOperator(task_id="t", contact_ids=payload, due_at=DUE_AT, task_type="call").execute(
             _context()
         )
 

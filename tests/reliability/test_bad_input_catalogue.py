@@ -237,7 +237,11 @@ CASES: dict[str, BadInput] = {
     # ----------------------------------------------------------------------- tasks
     "tasks-bad-type": BadInput(
         lambda c: ApolloCreateTasksOperator(
-            task_id="t", apollo_conn_id=c, contact_ids=["c-1"], due_at="2026-03-01T09:00:00Z", type="meeting"
+            task_id="t",
+            apollo_conn_id=c,
+            contact_ids=["c-1"],
+            due_at="2026-03-01T09:00:00Z",
+            task_type="meeting",
         ),
         "type",
     ),

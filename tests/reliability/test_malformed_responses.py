@@ -105,7 +105,7 @@ CALLS = [
         "POST",
         "tasks/bulk_create",
         lambda h: h.bulk_create_tasks(
-            ["c-1"], type="call", priority="high", due_at="2026-03-01T09:00:00Z", user_id="u-1"
+            ["c-1"], task_type="call", priority="high", due_at="2026-03-01T09:00:00Z", user_id="u-1"
         ),
         undecodable_only=True,
     ),
@@ -171,6 +171,11 @@ def test_a_malformed_answer_is_a_clear_provider_error(
     hook: ApolloHook, call: Call, body_name: str, canary_key: str, requests_mock: rm.Mocker
 ) -> None:
     body, content_type = BODIES[body_name]
+    # Bulk creates look up what exists after an unreadable answer: here, nothing does.
+    for search in ("contacts/search", "tasks/search"):
+        requests_mock.post(
+            f"{BASE}/{search}", json={search.split("/")[0]: [], "pagination": {"total_pages": 1}}
+        )
     requests_mock.register_uri(
         call.method, f"{BASE}/{call.path}", text=body, status_code=200, headers={"Content-Type": content_type}
     )
@@ -207,15 +212,21 @@ def test_an_unreadable_answer_to_a_task_create_is_reported_as_ambiguous(
     hook: ApolloHook, requests_mock: rm.Mocker
 ) -> None:
     """Apollo may have created the tasks: the error must say so, so that nobody resends blindly."""
+    requests_mock.post(f"{BASE}/tasks/search", json={"tasks": [], "pagination": {"total_pages": 1}})
     requests_mock.post(f"{BASE}/tasks/bulk_create", text="<html>oops</html>", status_code=200)
 
     with pytest.raises(ApolloResponseError) as raised:
         hook.bulk_create_tasks(
-            ["c-1"], type="call", priority="high", due_at="2026-03-01T09:00:00Z", user_id="u-1"
+            ["c-1"], task_type="call", priority="high", due_at="2026-03-01T09:00:00Z", user_id="u-1"
         )
 
     assert isinstance(raised.value, ApolloAmbiguousWriteError)  # "it may exist: look before creating"
-    assert requests_mock.call_count == 1  # never resent
+    sent = [r.path.rsplit("/", 1)[-1] for r in requests_mock.request_history]
+    # Never resent blindly: every create follows a look-up that found the task missing.
+    assert sent[0] == "search" and all(
+        sent[i - 1] == "search" for i, name in enumerate(sent) if name == "bulk_create"
+    )
+    assert sent.count("bulk_create") == hook.config.max_retries + 1
 
 
 def test_a_truncated_page_is_retried_then_reported(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_apollo._airflow.arguments import as_string_list as string_list
 from airflow_provider_apollo._api.batching import require_domain
 from airflow_provider_apollo._api.criteria import (
     TASK_RESULT_FIELDS,
     PostingCriteria,
     TaskCriteria,
-    string_list,
 )
 from airflow_provider_apollo._api.timestamps import parse_instant
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
@@ -32,8 +32,8 @@ class TestArguments:
             ([], "ids is empty"),
             (["a", ""], r"ids\[1\] must be a non-empty string"),
             (["a", 3], r"ids\[1\] must be a non-empty string; got int 3"),
-            ({"a": 1}, "ids must be a list of strings"),
-            (None, "ids must be a list of strings"),
+            ({"a": 1}, r"ids\[0\] must be a non-empty string; got dict"),
+            (None, "ids is required"),
             ("['a', 'b']", "render_template_as_native_obj=True"),
         ],
     )

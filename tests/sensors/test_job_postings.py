@@ -10,7 +10,7 @@ import pendulum
 import pytest
 import requests_mock as requests_mock_module
 from airflow.exceptions import AirflowRescheduleException
-from airflow.providers.common.compat.sdk import DAG, AirflowException, TaskDeferred
+from airflow.providers.common.compat.sdk import DAG, AirflowException, AirflowFailException, TaskDeferred
 from airflow.sdk.execution_time import macros
 
 from airflow_provider_apollo.exceptions import ApolloAuthenticationError, ApolloConfigurationError
@@ -264,8 +264,11 @@ class TestDeferrable:
             "message": "Apollo refused the API key for GET organizations/x/job_postings (401).",
             "error_type": "ApolloAuthenticationError",
         }
-        with pytest.raises(ApolloAuthenticationError, match="failed while deferred: Apollo refused"):
+        with pytest.raises(
+            ApolloAuthenticationError, match="failed while deferred: Apollo refused"
+        ) as raised:
             sensor().execute_complete(context(), event)
+        assert isinstance(raised.value, AirflowFailException)  # no Airflow retry resends a refused key
 
     def test_execute_complete_refuses_an_unknown_status(self) -> None:
         with pytest.raises(AirflowException, match="unknown status 'timeout'"):

@@ -188,6 +188,7 @@ class TestDeferrable:
             "min_matches": 1,
             "per_page": 100,
             "poll_interval": 300.0,
+            "hook_params": {},
         }
 
     def test_returns_at_once_when_already_done(self, fake_hook_class: Any, make_task: Any) -> None:

@@ -95,7 +95,7 @@ async def test_tasks_sensor_defers_then_fires_when_the_calls_are_completed(apoll
     ]
     contact_ids = [contact["id"] for contact in contacts]
     due_at = datetime.datetime.now(datetime.timezone.utc).isoformat()
-    hook.bulk_create_tasks(contact_ids, type="call", priority="high", due_at=due_at)
+    hook.bulk_create_tasks(contact_ids, task_type="call", priority="high", due_at=due_at)
     task_ids = [task["id"] for task in hook.iter_tasks({"contact_ids": contact_ids})]
     assert len(task_ids) == 2
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo.hooks._arguments import require_records
 from airflow_provider_apollo.hooks._resources.crm import ACCOUNTS, CrmRecords
 
@@ -54,7 +55,7 @@ class AccountsAPI(CrmRecords):
         return self._bulk_update(ACCOUNTS, require_records(accounts, "accounts", require_id=True))
 
     def search_accounts(
-        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = 100
+        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = MAX_PER_PAGE
     ) -> dict[str, Any]:
         """One page of ``POST /accounts/search``.
 
@@ -65,7 +66,7 @@ class AccountsAPI(CrmRecords):
         return self._search_page(ACCOUNTS, filters, page, per_page)
 
     def iter_accounts(
-        self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = 100
+        self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = MAX_PER_PAGE
     ) -> Iterator[dict[str, Any]]:
         """Every matching account.
 

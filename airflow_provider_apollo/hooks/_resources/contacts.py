@@ -7,27 +7,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_apollo._api.batching import chunked
-from airflow_provider_apollo._api.record_matching import contact_identity, order_like_inputs
-from airflow_provider_apollo.exceptions import ApolloAmbiguousWriteError
+from airflow_provider_apollo._api.identity import contact_lookup_keys
+from airflow_provider_apollo._api.record_matching import CONTACTS as CONTACT_SCHEME
+from airflow_provider_apollo._api.record_matching import order_like_inputs
 from airflow_provider_apollo.hooks._answers import answer_object
 from airflow_provider_apollo.hooks._arguments import require_id, require_ids, require_records
+from airflow_provider_apollo.hooks._resources._converging import create_attempts, create_converging
 from airflow_provider_apollo.hooks._resources.crm import CONTACTS, CRM_BULK_CHUNK, CrmRecords
 from airflow_provider_apollo.hooks._transport.pagination import MAX_PER_PAGE, page_info, page_records
-
-
-def contact_lookup_keys(record: Mapping[str, Any]) -> list[str]:
-    """Keys in matching priority: Apollo person id, email, LinkedIn URL, first + last name + company.
-
-    The same identity as bulk creates use (``record_matching.contact_identity``). People API
-    search answers no email, LinkedIn URL or full last name, only the person's ``id``; a
-    contact Apollo linked to that person carries it as ``person_id``.
-
-    :param record: a person (search result, enrichment input or match) or a contact.
-    """
-    # A contact has a ``person_id`` member (null when Apollo linked no person); a person's id is ``id``.
-    own_id = None if "person_id" in record else record.get("id")
-    identity = contact_identity(record, person_id=own_id if isinstance(own_id, str) else None)
-    return [f"{kind}:{value}" for kind, value in identity.items()]
 
 
 def _keyword_for(person: Mapping[str, Any]) -> str | None:
@@ -84,34 +71,27 @@ class ContactsAPI(CrmRecords):
 
     def _create_converging(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """One chunk, created once whatever answers are lost (see :meth:`bulk_create_contacts`)."""
-        assert CONTACTS.identity is not None
         found: list[dict[str, Any]] = []
-        missing = chunk
-        for attempt in range(1, self.config.max_retries + 2):
-            try:
-                created = self._bulk_create(CONTACTS, missing, run_dedupe=True, resend_blindly=False)
-            except ApolloAmbiguousWriteError as error:
-                if attempt > self.config.max_retries:
-                    raise
-                self.log.warning(
-                    "contacts/bulk_create: %s Looking up which of the %d contacts exist before sending "
-                    "the others again (attempt %d of %d).",
-                    error,
-                    len(missing),
-                    attempt + 1,
-                    self.config.max_retries + 1,
-                )
-                existing = self.find_existing_contacts(missing)
-                found.extend(contact for contact in existing if contact is not None)
-                missing = [
-                    record for record, contact in zip(missing, existing, strict=True) if contact is None
-                ]
-                if missing:
-                    continue
-                created = []
-            ordered, _ = order_like_inputs(chunk, found + created, CONTACTS.identity)
-            return ordered
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        created: list[dict[str, Any]] = []
+
+        def create(missing: list[dict[str, Any]]) -> None:
+            created.extend(self._bulk_create(CONTACTS, missing, run_dedupe=True, resend_blindly=False))
+
+        def still_missing(missing: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            existing = self.find_existing_contacts(missing)
+            found.extend(contact for contact in existing if contact is not None)
+            return [record for record, contact in zip(missing, existing, strict=True) if contact is None]
+
+        create_converging(
+            chunk,
+            create=create,
+            still_missing=still_missing,
+            attempts=create_attempts(None, self.config.max_retries),
+            what=f"{len(chunk)} contact(s) (contacts/bulk_create)",
+            log=self.log,
+        )
+        ordered, _ = order_like_inputs(chunk, found + created, CONTACT_SCHEME)
+        return ordered
 
     def get_contact(self, contact_id: str) -> dict[str, Any]:
         """``GET /contacts/{id}``: one contact with its emails, phones, stage and owner.
@@ -139,7 +119,7 @@ class ContactsAPI(CrmRecords):
         return self._bulk_update(CONTACTS, require_records(contacts, "contacts", require_id=True))
 
     def search_contacts(
-        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = 100
+        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = MAX_PER_PAGE
     ) -> dict[str, Any]:
         """One page of ``POST /contacts/search``.
 
@@ -150,7 +130,7 @@ class ContactsAPI(CrmRecords):
         return self._search_page(CONTACTS, filters, page, per_page)
 
     def iter_contacts(
-        self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = 100
+        self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = MAX_PER_PAGE
     ) -> Iterator[dict[str, Any]]:
         """Every matching contact.
 

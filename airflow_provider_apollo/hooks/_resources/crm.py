@@ -15,6 +15,7 @@ from typing import Any
 from airflow_provider_apollo._api import record_matching
 from airflow_provider_apollo._api.batching import chunked
 from airflow_provider_apollo._api.filters import prepare_filters
+from airflow_provider_apollo._api.limits import MAX_BULK_RECORDS
 from airflow_provider_apollo.exceptions import ApolloResponseError, ApolloUnreadableWriteError
 from airflow_provider_apollo.hooks._answers import answer_list, answer_member, answer_object
 from airflow_provider_apollo.hooks._arguments import require_id, require_ids, require_page, require_record
@@ -27,7 +28,7 @@ from airflow_provider_apollo.hooks._transport.pagination import (
 )
 from airflow_provider_apollo.hooks._transport.sync_client import ApolloSyncClient
 
-CRM_BULK_CHUNK = 100  # contacts/accounts bulk_create and bulk_update take at most 100
+CRM_BULK_CHUNK = MAX_BULK_RECORDS  # contacts/accounts bulk_create and bulk_update
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,7 @@ class CrmRecords(ApolloSyncClient):
         body = require_record(record, kind.singular)
         if kind.deduplicates:
             body["run_dedupe"] = bool(run_dedupe)
-        answer = self.request(
-            "POST", kind.plural, json=body, creates=True, idempotent=kind.deduplicates and run_dedupe
-        )
+        answer = self.request("POST", kind.plural, json=body, retry_safe=kind.deduplicates and run_dedupe)
         return answer_member(answer, kind.singular, f"POST {kind.plural}")
 
     def _get_record(self, kind: CrmResource, record_id: str) -> dict[str, Any]:
@@ -101,7 +100,7 @@ class CrmRecords(ApolloSyncClient):
         for number, chunk in enumerate(chunked(records, CRM_BULK_CHUNK), start=1):
             body = {kind.plural: list(chunk), "run_dedupe": bool(run_dedupe)}
             answer = answer_object(
-                self.request("POST", path, json=body, creates=True, idempotent=run_dedupe and resend_blindly),
+                self.request("POST", path, json=body, retry_safe=run_dedupe and resend_blindly),
                 f"POST {path}",
             )
             answered = _created_records(answer, kind, f"batch {number}/{batches} of POST {path}")

@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_apollo._api.batching import BULK_ENRICH_CHUNK
+from airflow_provider_apollo._api.limits import BULK_ENRICH_CHUNK
 from airflow_provider_apollo.exceptions import ApolloBudgetExceededError, ApolloError, ApolloResponseError
 from airflow_provider_apollo.hooks._answers import answer_object
 from airflow_provider_apollo.hooks._transport.credit_budget import CreditBudget
@@ -145,7 +145,9 @@ class BulkEnrichment(ApolloSyncClient):
         worst = spec.worst_per_item * len(batch.items)
         body = {spec.request_key: list(batch.items), **spec.options}
         where = f"POST {spec.path}"
-        answer = self.request("POST", spec.path, json=body, budget=budget, worst_case=worst, reserved=True)
+        answer = self._request_charged(
+            "POST", spec.path, json=body, budget=budget, worst_case=worst, reserved=True
+        )
         try:
             answered = answer_object(answer, where).get(spec.answer_key)
             if not isinstance(answered, list):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo.hooks._resources.crm import OPPORTUNITIES, CrmRecords
 
 
@@ -34,7 +35,7 @@ class OpportunitiesAPI(CrmRecords):
         return self._update_record(OPPORTUNITIES, opportunity_id, fields)
 
     def iter_opportunities(
-        self, *, max_records: int | None = None, per_page: int = 100
+        self, *, max_records: int | None = None, per_page: int = MAX_PER_PAGE
     ) -> Iterator[dict[str, Any]]:
         """``GET /opportunities/search``, every page.
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_apollo._api.batching import realign_organizations, validate_domains
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo.exceptions import ApolloResponseError
 from airflow_provider_apollo.hooks._answers import answer_object
 from airflow_provider_apollo.hooks._resources.enrichment_batches import BulkEnrichment, BulkEnrichmentCall
@@ -45,7 +46,7 @@ class OrganizationsAPI(BulkEnrichment, ProspectSearches):
     """Organization search, enrichment and job postings."""
 
     def search_organizations(
-        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = 100
+        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = MAX_PER_PAGE
     ) -> dict[str, Any]:
         """One page of ``POST /mixed_companies/search`` (1 credit per page).
 
@@ -56,7 +57,7 @@ class OrganizationsAPI(BulkEnrichment, ProspectSearches):
         return self._prospect_page(ORGANIZATION_SEARCH, filters, page, per_page)
 
     def iter_organizations(
-        self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = 100
+        self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = MAX_PER_PAGE
     ) -> Iterator[dict[str, Any]]:
         """Every matching organization (``organizations`` then ``accounts`` of each page).
 
@@ -115,7 +116,7 @@ class OrganizationsAPI(BulkEnrichment, ProspectSearches):
         return [None if (organization := found[d]) is None else dict(organization) for d in normalized]
 
     def iter_job_postings(
-        self, organization_id: str, *, per_page: int = 100, max_records: int | None = None
+        self, organization_id: str, *, per_page: int = MAX_PER_PAGE, max_records: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """``GET /organizations/{id}/job_postings``, every page (1 credit per page).
 

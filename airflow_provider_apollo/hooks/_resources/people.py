@@ -11,6 +11,7 @@ from airflow_provider_apollo._api.batching import (
     realign_people,
     validate_person_details,
 )
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo._api.webhooks import public_https_url
 from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
 from airflow_provider_apollo.hooks._answers import answer_object
@@ -20,19 +21,13 @@ from airflow_provider_apollo.hooks._resources.enrichment_batches import (
     reported_credits,
 )
 from airflow_provider_apollo.hooks._resources.prospect_search import (
-    LEGACY_PEOPLE_SEARCH,
     PEOPLE_SEARCH,
-    ProspectSearch,
     ProspectSearches,
 )
 from airflow_provider_apollo.hooks._transport.credit_budget import CreditBudget
 
 #: What a returned mobile number costs on top of the match (Apollo's credit rules).
 MOBILE_PHONE_CREDITS = 8
-
-
-def _people_search(legacy: bool) -> ProspectSearch:
-    return LEGACY_PEOPLE_SEARCH if legacy else PEOPLE_SEARCH
 
 
 def person_credits(person: Mapping[str, Any]) -> float:
@@ -71,25 +66,25 @@ class PeopleAPI(BulkEnrichment, ProspectSearches):
     """People search and enrichment."""
 
     def search_people(
-        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = 100, legacy: bool = False
+        self, filters: Mapping[str, Any], *, page: int = 1, per_page: int = MAX_PER_PAGE
     ) -> dict[str, Any]:
-        """One page of ``POST /mixed_people/api_search`` (0 credits); ``legacy=True`` uses
-        ``/mixed_people/search``. Unknown filter keys raise ``ApolloConfigurationError``.
+        """One page of ``POST /mixed_people/api_search`` (0 credits).
+
+        Unknown filter keys raise ``ApolloConfigurationError``; the legacy
+        ``q_organization_domains`` is sent as ``q_organization_domains_list`` (``filters.py``).
 
         :param filters: people search filters (see ``filters.PEOPLE_SEARCH_FILTERS``).
         :param page: 1-based page number (Apollo shows at most 500 pages).
         :param per_page: 1..100.
-        :param legacy: use the legacy route (answers 422 for API callers nowadays).
         """
-        return self._prospect_page(_people_search(legacy), filters, page, per_page)
+        return self._prospect_page(PEOPLE_SEARCH, filters, page, per_page)
 
     def iter_people(
         self,
         filters: Mapping[str, Any],
         *,
         max_records: int | None = None,
-        per_page: int = 100,
-        legacy: bool = False,
+        per_page: int = MAX_PER_PAGE,
     ) -> Iterator[dict[str, Any]]:
         """Every matching person, page after page, up to ``max_records`` and the 50,000 cap.
 
@@ -99,9 +94,8 @@ class PeopleAPI(BulkEnrichment, ProspectSearches):
         :param filters: people search filters.
         :param max_records: stop after this many people (``None``: all Apollo shows).
         :param per_page: 1..100 (100 reaches the 50,000 cap in 500 pages).
-        :param legacy: use ``/mixed_people/search``.
         """
-        return self._prospect_walk(_people_search(legacy), filters, max_records, per_page)
+        return self._prospect_walk(PEOPLE_SEARCH, filters, max_records, per_page)
 
     def enrich_person(
         self,

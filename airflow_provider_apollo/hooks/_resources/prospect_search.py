@@ -47,10 +47,6 @@ _PEOPLE_SPLIT = "by person_locations, person_seniorities or organization_num_emp
 PEOPLE_SEARCH = ProspectSearch(
     "mixed_people/api_search", "people search", ("people",), "people", _PEOPLE_SPLIT
 )
-#: The legacy route answers 422 to API callers nowadays; kept for keys that still reach it.
-LEGACY_PEOPLE_SEARCH = ProspectSearch(
-    "mixed_people/search", "people search", ("contacts", "people"), "people", _PEOPLE_SPLIT
-)
 ORGANIZATION_SEARCH = ProspectSearch(
     "mixed_companies/search",
     "organization search",

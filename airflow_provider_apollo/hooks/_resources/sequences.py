@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from airflow_provider_apollo._api.limits import MAX_PER_PAGE
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks._answers import answer_object
 from airflow_provider_apollo.hooks._arguments import require_id, require_ids
@@ -27,7 +28,9 @@ SEQUENCE_ENROLMENT_FLAGS = (
 class SequencesAPI(ApolloSyncClient):
     """Sequences: search, enrol, remove."""
 
-    def iter_sequences(self, *, q_name: str | None = None, per_page: int = 100) -> Iterator[dict[str, Any]]:
+    def iter_sequences(
+        self, *, q_name: str | None = None, per_page: int = MAX_PER_PAGE
+    ) -> Iterator[dict[str, Any]]:
         """``POST /emailer_campaigns/search``, every page.
 
         :param q_name: keep sequences whose name contains this text (Apollo's matching).
@@ -87,9 +90,7 @@ class SequencesAPI(ApolloSyncClient):
         }
         if user_id:
             body["user_id"] = user_id
-        return answer_object(
-            self.request("POST", path, json=body, creates=True, idempotent=True), f"POST {path}"
-        )
+        return answer_object(self.request("POST", path, json=body), f"POST {path}")
 
     def remove_contacts_from_sequences(
         self, sequence_ids: Sequence[str], contact_ids: Sequence[str], *, mode: str = "remove"

@@ -40,8 +40,8 @@ from airflow_provider_apollo.hooks._transport.quota import QuotaTracker
 USER_AGENT = f"airflow-provider-apollo/{__version__}"
 
 
-def endpoint_id(value: Any, name: str) -> str:
-    """An id that goes into a path: a non-empty string, quoted so it stays one path segment.
+def require_id(value: Any, name: str) -> str:
+    """A non-empty string id, stripped: the one id check, for paths and bodies alike.
 
     :param value: the id as the caller gave it.
     :param name: the argument's name, for the error message.
@@ -49,7 +49,16 @@ def endpoint_id(value: Any, name: str) -> str:
     """
     if not isinstance(value, str) or not value.strip():
         raise ApolloConfigurationError(f"{name} must be a non-empty string; got {value!r}.")
-    return quote(value.strip(), safe="")
+    return value.strip()
+
+
+def endpoint_id(value: Any, name: str) -> str:
+    """An id that goes into a path: :func:`require_id`, quoted so it stays one path segment.
+
+    :param value: the id as the caller gave it.
+    :param name: the argument's name, for the error message.
+    """
+    return quote(require_id(value, name), safe="")
 
 
 def endpoint_path(template: str, **ids: Any) -> str:

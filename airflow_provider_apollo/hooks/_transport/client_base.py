@@ -169,11 +169,7 @@ class ApolloClientBase(BaseHook):
 
     @staticmethod
     def _retry_policy(config: ApolloConnectionConfig, max_retries: int | None) -> RetryPolicy:
-        # The pacer waits out a 429's Retry-After before the next attempt: the retry must not wait too.
-        return RetryPolicy(
-            max_retries=config.max_retries if max_retries is None else max_retries,
-            pacer_waits_retry_after=True,
-        )
+        return RetryPolicy(max_retries=config.max_retries if max_retries is None else max_retries)
 
     def _page_logger(self, template: str, what: str) -> Callable[[PageProgress], None]:
         def log_page(progress: PageProgress) -> None:

@@ -117,14 +117,17 @@ def error_for_response(
     if status_code == 401:
         return ApolloAuthenticationError(
             f"Apollo refused the API key for {where} (401: {reason}). "
-            f"Check the password of connection '{conn_id}'.",
+            f"Check the password of connection '{conn_id}' (the API key, from Apollo's Settings > "
+            "Integrations > API) and its host; the task fails without retries, since the same key "
+            "would be refused again.",
             **kwargs,
         )
     if status_code == 403:
         return ApolloPermissionError(
             f"Apollo denied access to {where} (403: {reason}). This endpoint may need a master API "
             "key, a higher plan or an OAuth scope: check the key's permissions in Apollo "
-            "(Settings > Integrations > API).",
+            f"(Settings > Integrations > API) or use a master key in connection '{conn_id}'. The task "
+            "fails without retries, since the key's permissions do not change between tries.",
             **kwargs,
         )
     if status_code == 404:

@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_apollo._api.limits import DISPLAY_CAP, MAX_PER_PAGE, SEARCH_PAGE_CAP
 from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
 
-MAX_PER_PAGE = 100
-SEARCH_PAGE_CAP = 500  # people and organization search display at most 500 pages
+__all__ = ["MAX_PER_PAGE", "SEARCH_PAGE_CAP"]  # re-exported: the page walk's limits
+
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +313,9 @@ def _warn_if_capped(
     if info.total_entries is None or wanted is None or wanted <= reachable:
         return
     left_behind = info.total_entries - reachable
-    bigger_pages = " (use per_page=100 to reach 50,000)" if per_page < MAX_PER_PAGE else ""
+    bigger_pages = (
+        f" (use per_page={MAX_PER_PAGE} to reach {DISPLAY_CAP:,})" if per_page < MAX_PER_PAGE else ""
+    )
     log.warning(
         "The %s search matches %d records but Apollo shows at most %d pages of %d (%d records)%s: "
         "%d records will be left behind. Split the query into smaller ones%s and run each.",

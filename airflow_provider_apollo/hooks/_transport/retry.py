@@ -16,7 +16,7 @@ What is retried, at most ``max_retries`` times after the first attempt:
 What is never retried: 400, 401, 403, 404, 422 (the same request would fail the same way).
 
 Requests that create something Apollo never deduplicates (tasks: the hook sends them with
-``creates=True, idempotent=False``) are retried only when the server cannot have acted on
+``retry_safe=False``) are retried only when the server cannot have acted on
 them: a 429 (Apollo rejected it before doing anything) or a connection that failed while
 *connecting* (refused, DNS, connect timeout). A read timeout, a connection dropped after
 the request was sent, a 5xx or an unreadable 2xx may hide a created record: those raise
@@ -66,15 +66,15 @@ class RetryPolicy:
     :param backoff_initial: first backoff in seconds (doubles at each retry).
     :param backoff_max: cap of one backoff in seconds.
     :param jitter: up to this many random seconds added to each backoff.
-    :param pacer_waits_retry_after: a quota pacer already waits out a 429's ``Retry-After``
-        before the next attempt (the sync hook's), so the retry itself must not wait again.
+
+    A 429's ``Retry-After`` is not waited here: the quota pacer (``quota.py``) waits it out
+    before the next attempt is admitted, in both hooks.
     """
 
     max_retries: int
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
     jitter: float = 1.0
-    pacer_waits_retry_after: bool = False
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -95,7 +95,7 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, ApolloRateLimitError) and exc.retry_after is not None:
-            return 0.0 if policy.pacer_waits_retry_after else exc.retry_after
+            return 0.0  # the pacer waits out Retry-After before admitting the next attempt
         return float(backoff(state))
 
     return wait

@@ -10,11 +10,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from airflow_provider_apollo.exceptions import ApolloBudgetExceededError, ApolloError
 from airflow_provider_apollo.hooks._transport import api_call
 from airflow_provider_apollo.hooks._transport.client_base import ApolloClientBase
-from airflow_provider_apollo.hooks._transport.connection import ApolloConnectionConfig
+from airflow_provider_apollo.hooks._transport.connection import ApolloConnectionConfig, is_loopback_host
 from airflow_provider_apollo.hooks._transport.credit_budget import CreditBudget
 from airflow_provider_apollo.hooks._transport.pagination import PagedQuery, iter_records
 from airflow_provider_apollo.hooks._transport.quota import QuotaTracker
@@ -68,6 +69,13 @@ class ApolloSyncClient(ApolloClientBase):
         return self.config.base_url
 
     @property
+    def sandbox_root(self) -> str | None:
+        """``scheme://host[:port]`` when the connection points at a loopback host (a local
+        sandbox, never Apollo), else ``None``: where error hints can send the user."""
+        root = self.base_url.removesuffix("/api/v1")
+        return root if is_loopback_host(urlsplit(root).hostname or "") else None
+
+    @property
     def quota(self) -> QuotaTracker:
         """Per-endpoint rate-limit knowledge and pacing decisions."""
         return self._quota_for(self.config, shared=True)
@@ -89,47 +97,63 @@ class ApolloSyncClient(ApolloClientBase):
     def request(
         self,
         method: str,
-        path: str,
+        endpoint: str,
         *,
         params: Mapping[str, Any] | None = None,
         json: Mapping[str, Any] | None = None,
-        creates: bool = False,
-        idempotent: bool = True,
+        retry_safe: bool = True,
         max_retries: int | None = None,
-        budget: CreditBudget | None = None,
-        worst_case: float = 0.0,
-        reserved: bool = False,
     ) -> Any:
-        """Send one request to ``{base_url}/{path}`` and return the decoded JSON body.
+        """Send one request to ``{base_url}/{endpoint}`` and return the decoded JSON body.
 
-        ``creates=True`` with ``idempotent=False`` marks a request that creates something
-        Apollo never deduplicates (tasks): it is only retried when the server cannot have
-        acted on it (429, connection refused); otherwise ``ApolloAmbiguousWriteError``.
+        ``retry_safe=False`` marks a request that creates something Apollo never
+        deduplicates (tasks, deals): it is only retried when the server cannot have acted on
+        it (429, connection refused); otherwise ``ApolloAmbiguousWriteError``.
 
         :param method: HTTP method.
-        :param path: endpoint path relative to ``/api/v1`` (e.g. ``contacts/search``).
+        :param endpoint: endpoint path relative to ``/api/v1`` (e.g. ``contacts/search``).
         :param params: query parameters (never the API key).
         :param json: JSON body (never the API key).
-        :param creates: the request creates a record.
-        :param idempotent: sending it twice cannot create a duplicate.
+        :param retry_safe: sending it twice cannot create a duplicate (reads, updates,
+            creates Apollo deduplicates); ``False`` for a create it never deduplicates.
         :param max_retries: overrides the connection's retry budget for this call.
-        :param budget: for a call that costs credits: each attempt first reserves
-            ``worst_case`` in it, and an attempt whose answer is lost counts as charged. The
-            caller settles the last reservation with what the answer reports.
+        :raises ApolloError: a subclass per failure kind (see ``exceptions.py``).
+        """
+        call = api_call.prepare_call(method, endpoint, params, json, unsafe_write=not retry_safe)
+        return self._with_retries(call, max_retries, lambda: self._do_api_call(call))
+
+    def _request_charged(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        json: Mapping[str, Any],
+        budget: CreditBudget,
+        worst_case: float,
+        reserved: bool = False,
+    ) -> Any:
+        """:meth:`request` for a call that costs credits, within ``budget``.
+
+        Each attempt first reserves ``worst_case`` in ``budget``, and an attempt whose answer
+        is lost counts as charged. The caller settles the last reservation with what the
+        answer reports.
+
         :param worst_case: the most credits one attempt can cost.
         :param reserved: the caller already reserved ``worst_case`` for the first attempt.
-        :raises ApolloError: a subclass per failure kind (see ``exceptions.py``).
         :raises ApolloBudgetExceededError: another attempt could exceed the budget.
         """
-        call = api_call.prepare_call(method, path, params, json, unsafe_write=creates and not idempotent)
+        call = api_call.prepare_call(method, endpoint, None, json, unsafe_write=False)
         prepaid = [reserved]  # only the first attempt can use the caller's reservation
 
         def attempt() -> Any:
-            if budget is None:
-                return self._do_api_call(call)
             first, prepaid[0] = prepaid[0], False
             return self._do_charged_call(call, budget, worst_case, prepaid=first)
 
+        return self._with_retries(call, None, attempt)
+
+    def _with_retries(
+        self, call: api_call.ApiCall, max_retries: int | None, attempt: Callable[[], Any]
+    ) -> Any:
         return call_with_retries(
             attempt,
             policy=self._retry_policy(self.config, max_retries),

@@ -39,12 +39,12 @@ CASES = [
         returns={"total_entries": 1, "people": [{"id": "p1"}]},
     ),
     Case(
-        "search_people legacy",
-        lambda h: h.search_people({}, legacy=True),
+        "search_people with the legacy domains filter",
+        lambda h: h.search_people({"q_organization_domains": "apollo.io\ngoogle.com"}),
         "POST",
-        "mixed_people/search",
+        "mixed_people/api_search",
         {"people": []},
-        body={"page": 1, "per_page": 100},
+        body={"q_organization_domains_list": ["apollo.io", "google.com"], "page": 1, "per_page": 100},
         returns={"people": []},
     ),
     Case(
@@ -344,25 +344,6 @@ CASES = [
         returns={"id": "t1"},
     ),
     Case(
-        "bulk_create_tasks",
-        lambda h: h.bulk_create_tasks(
-            ["c1", "c2"], type="call", priority="high", due_at="2026-01-01T09:00:00Z", note="hi", user_id="u1"
-        ),
-        "POST",
-        "tasks/bulk_create",
-        True,
-        body={
-            "contact_ids": ["c1", "c2"],
-            "type": "call",
-            "priority": "high",
-            "due_at": "2026-01-01T09:00:00Z",
-            "status": "scheduled",
-            "user_id": "u1",
-            "note": "hi",
-        },
-        returns=True,
-    ),
-    Case(
         "search_tasks",
         lambda h: h.search_tasks({"contact_ids": ["c1"], "task_types": ["call"]}),
         "POST",
@@ -506,8 +487,11 @@ def test_ids_are_escaped_in_paths(hook: ApolloHook, api: requests_mock.Mocker) -
         (lambda h: h.update_contact_owners("c1", "u1"), "contact_ids"),
         (lambda h: h.bulk_update_contacts([{"title": "x"}]), r"contacts\[0\].*'id'"),
         (lambda h: h.remove_contacts_from_sequences(["s1"], ["c1"], mode="pause"), "mode"),
-        (lambda h: h.bulk_create_tasks(["c1"], type="meeting", priority="high", due_at="x"), "type"),
-        (lambda h: h.bulk_create_tasks(["c1"], type="call", priority="urgent", due_at="x"), "priority"),
+        (
+            lambda h: h.bulk_create_tasks(["c1"], task_type="meeting", priority="high", due_at="x"),
+            "task_type",
+        ),
+        (lambda h: h.bulk_create_tasks(["c1"], task_type="call", priority="urgent", due_at="x"), "priority"),
         (lambda h: h.enrich_person({"first_name": "Ada"}), r"details\[0\]"),
         (lambda h: h.enrich_person({"email": "a@x.com"}, reveal_phone_number=True), "webhook_url"),
         (lambda h: h.enrich_organization("not a domain"), r"domains\[0\]"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_apollo.exceptions import (
     ApolloAmbiguousWriteError,
@@ -42,6 +43,19 @@ def test_status_to_class(status: int, cls: type) -> None:
     assert error.status_code == status
     assert error.endpoint == "contacts"
     assert "POST contacts" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("status", "fails_fast"), [(401, True), (403, True), (404, False), (429, False), (503, False)]
+)
+def test_a_refused_key_fails_the_task_without_airflow_retries(status: int, fails_fast: bool) -> None:
+    # The same key is refused again on the next try: Airflow must not retry the task.
+    error = error_for_response(
+        status, method="GET", endpoint="labels", body_text="{}", headers={}, conn_id="apollo_x", secret="k"
+    )
+    assert isinstance(error, AirflowFailException) is fails_fast
+    if fails_fast:
+        assert "apollo_x" in str(error) and "without retries" in str(error)
 
 
 def test_429_carries_window_and_retry_after() -> None:
@@ -84,22 +98,26 @@ def test_what_is_retried(error: BaseException, retryable: bool) -> None:
     assert is_retryable(error) is retryable
 
 
-def test_retry_after_is_used_as_the_wait_unless_a_pacer_waits() -> None:
-    for pacer, expected in ((False, [4.0]), (True, [])):
-        sleeps: list[float] = []
-        errors = [ApolloRateLimitError("slow down", retry_after=4.0)]
+def test_retry_after_is_left_to_the_pacer() -> None:
+    # The quota pacer waits out Retry-After before admitting the next attempt: the retry
+    # must not wait a second time.
+    sleeps: list[float] = []
+    errors = [ApolloRateLimitError("slow down", retry_after=4.0)]
 
-        def attempt(errors: list[ApolloRateLimitError] = errors) -> str:
-            if errors:
-                raise errors.pop()
-            return "ok"
+    def attempt() -> str:
+        if errors:
+            raise errors.pop()
+        return "ok"
 
-        policy = RetryPolicy(max_retries=2, pacer_waits_retry_after=pacer)
-        result = call_with_retries(
-            attempt, policy=policy, sleep=sleeps.append, description="GET x", log=logging.getLogger()
-        )
-        assert result == "ok"
-        assert sleeps == expected
+    result = call_with_retries(
+        attempt,
+        policy=RetryPolicy(max_retries=2),
+        sleep=sleeps.append,
+        description="GET x",
+        log=logging.getLogger(),
+    )
+    assert result == "ok"
+    assert sleeps == []
 
 
 def test_zero_retries_means_one_attempt() -> None:

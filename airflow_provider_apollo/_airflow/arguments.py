@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from airflow_provider_apollo._airflow.output import is_output_reference, read_json_lines
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.operators._output import is_output_reference, read_json_lines
 
 T = TypeVar("T")
 
@@ -110,7 +110,15 @@ def as_record_ids(argument: str, value: Any, kind: str) -> list[str]:
 
 
 def as_string_list(argument: str, value: Any) -> list[str]:
-    """Non-empty strings, deduplicated, order kept (one string is accepted and wrapped)."""
+    """Non-empty strings, stripped, deduplicated, order kept (one string is accepted and wrapped).
+
+    The one string-list check of the operators and sensors.
+    """
+    if isinstance(value, str) and value.strip().startswith("["):
+        raise ApolloConfigurationError(
+            f"{argument} rendered to the text {value[:60]!r}, not a list: a template renders to a "
+            "string unless the DAG sets render_template_as_native_obj=True (or pass an XComArg)."
+        )
     strings: list[str] = []
     for index, item in enumerate(as_list(argument, value)):
         if not isinstance(item, str) or not item.strip():
