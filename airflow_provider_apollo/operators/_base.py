@@ -45,10 +45,12 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
         # Each operator's own execute() is wrapped so that the usage is reported however it
         # ends: post_execute() runs only after a success, and a failed task (a budget
         # exceeded, a quota closed half-way) may have spent credits too.
+        # execute_complete() likewise: a task resumed after a quota deferral spends there.
         super().__init_subclass__(**kwargs)
-        execute = cls.__dict__.get("execute")
-        if execute is not None and not getattr(execute, "__isabstractmethod__", False):
-            cls.execute = _reporting(execute)  # type: ignore[method-assign]
+        for name in ("execute", "execute_complete"):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "__isabstractmethod__", False):
+                setattr(cls, name, _reporting(method))
 
     @cached_property
     def hook(self) -> ApolloHook:

@@ -18,6 +18,7 @@ from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, format_credits, plural
 from airflow_provider_apollo.operators._output import checked_output_path, write_json_lines
 from airflow_provider_apollo.operators._people import identity, match_details
+from airflow_provider_apollo.operators._quota_deferral import QuotaDeferringOperator
 from airflow_provider_apollo.operators._validation import (
     as_list,
     as_mapping_list,
@@ -37,7 +38,7 @@ PARTIAL_RESULTS_KEY = "partial_results"
 PersonKey = tuple[str, str]
 
 
-class ApolloEnrichPeopleOperator(ApolloBaseOperator):
+class ApolloEnrichPeopleOperator(QuotaDeferringOperator):
     """Enrich people (emails, phones, employment) through ``people/bulk_match``, credit-aware.
 
     One result per input, in input order::
@@ -49,6 +50,10 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
     looked up first for free and returned from their contact record (so re-running a DAG on
     the same people spends 0 credits), the same person given twice is enriched once, and
     ``max_credits`` stops before a batch whose worst case could exceed the budget.
+
+    With ``deferrable=True``, an hourly or daily window that closes half-way is waited for in
+    the triggerer: the people already enriched are carried over and never paid for twice
+    (see "Deferred quota waits" in the operators guide).
 
     :param people: the people to enrich: people from ApolloSearchPeopleOperator (matched by
         their Apollo ``id``) or dicts with ``email``, ``hashed_email`` (MD5 or SHA-256 of the
@@ -70,6 +75,10 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
     :param output_path: write the results as JSON Lines to this local path or object-storage
         URL and return ``{"path", "count", <count per status>}`` instead. (templated)
     :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
+    :param deferrable: wait for a closed quota window in the triggerer, not a worker slot
+        (default from ``[operators] default_deferrable``).
+    :param max_quota_sleep: with ``deferrable``, the longest quota wait slept in the worker (s).
+    :param max_quota_deferrals: with ``deferrable``, how many quota deferrals one try may make.
     """
 
     template_fields: Sequence[str] = ("people", "webhook_url", "max_credits", "output_path", "apollo_conn_id")
@@ -101,6 +110,13 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
         self.declare_output_asset(output_path)
 
     def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
+        return self._run(context, {})
+
+    def resume(self, context: Context, progress: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
+        """Go on after a quota deferral: the people already looked up or enriched are not sent again."""
+        return self._run(context, progress)
+
+    def _run(self, context: Context, progress: Mapping[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
         people = as_mapping_list("people", self.people)
         details = [match_details(f"people[{index}]", person) for index, person in enumerate(people)]
         max_credits = optional_int("max_credits", self.max_credits, minimum=0)
@@ -117,15 +133,31 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
         details_by_key = dict(zip(reversed(keys), reversed(details), strict=True))  # first occurrence wins
         unique_keys = unique(keys)
 
-        existing = self._existing_contacts(unique_keys, details_by_key)
-        to_enrich = [key for key in unique_keys if key not in existing]
-        enriched: dict[PersonKey, dict[str, Any] | None] = {}
-        budget = CreditBudget(max_credits)
+        carried = _Progress.load(progress)
+        if progress:
+            self.log.info(
+                "Resuming after a quota wait: %s already looked up, %s already enriched for %s "
+                "credits; they are not sent again.",
+                plural(len(carried.existing or {}), "existing contact"),
+                plural(len(carried.enriched), "person"),
+                format_credits(carried.spent),
+            )
+        existing: dict[PersonKey, dict[str, Any]] | None = carried.existing
+        enriched: dict[PersonKey, dict[str, Any] | None] = dict(carried.enriched)
+        # The budget is the task's: what earlier attempts of this try spent counts against it.
+        budget = CreditBudget(None if max_credits is None else max(max_credits - carried.spent, 0))
         try:
+            if existing is None:
+                existing = self._existing_contacts(unique_keys, details_by_key)
+            found = existing
+            to_enrich = [key for key in unique_keys if key not in found and key not in enriched]
             self._enrich(to_enrich, details_by_key, enriched, budget, webhook_url)
-        except ApolloError:
+        except ApolloError as error:
+            if self.defers_for(error):
+                spent = carried.spent + self.hook.credits_spent
+                self.defer_for_quota(error, _Progress(existing, enriched, spent).dump(progress))
             if enriched:
-                results = self._results(people, keys, existing, enriched)
+                results = self._results(people, keys, existing or {}, enriched)
                 self._keep_partial_results(context, results, output_path)
                 self.log.error(
                     "Apollo failed after %s had been enriched (%s); their results are in XCom "
@@ -136,7 +168,7 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
                 )
             raise
 
-        results = self._results(people, keys, existing, enriched)
+        results = self._results(people, keys, found, enriched)
         counts = _count(results, PERSON_STATUSES)
         outcome = (
             f"Enriched {len(people)} {'person' if len(people) == 1 else 'people'}: "
@@ -149,6 +181,8 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
             outcome += f" ({plural(len(people) - len(unique_keys), 'repeated input')} paid for once)"
         if budget.at_risk:
             outcome += f"; charged {budget.describe()}"
+        if carried.spent:
+            outcome += f" ({format_credits(carried.spent)} credits were spent before a quota wait)"
         self.log_summary(outcome)
 
         if counts["skipped_budget"] and self.on_budget_exhausted == "fail":
@@ -292,6 +326,46 @@ class ApolloEnrichOrganizationsOperator(ApolloBaseOperator):
             f"{counts['not_found']} not found"
         )
         return _deliver(results, output_path, counts)
+
+
+class _Progress:
+    """What an enrichment had done when it deferred for quota, as JSON for ``next_kwargs``.
+
+    :param existing: the people found among the team's contacts (``None``: not looked up yet).
+    :param enriched: the people enriched (``None``: Apollo found no one; paid for all the same).
+    :param spent: credits spent before the deferral, over all the attempts of this try.
+    """
+
+    def __init__(
+        self,
+        existing: Mapping[PersonKey, dict[str, Any]] | None,
+        enriched: Mapping[PersonKey, dict[str, Any] | None],
+        spent: float,
+    ) -> None:
+        self.existing = None if existing is None else dict(existing)
+        self.enriched = dict(enriched)
+        self.spent = spent
+
+    @classmethod
+    def load(cls, progress: Mapping[str, Any]) -> _Progress:
+        """From what :meth:`dump` wrote (an empty mapping for a fresh start)."""
+        existing = progress.get("existing")
+        return cls(
+            None if existing is None else {(kind, value): record for kind, value, record in existing},
+            {(kind, value): record for kind, value, record in progress.get("enriched", ())},
+            float(progress.get("credits_spent", 0.0)),
+        )
+
+    def dump(self, previous: Mapping[str, Any]) -> dict[str, Any]:
+        """JSON-able: identity keys as ``[kind, value, record]`` rows; ``previous``'s other keys kept."""
+        return {
+            **previous,
+            "existing": None
+            if self.existing is None
+            else [[kind, value, record] for (kind, value), record in self.existing.items()],
+            "enriched": [[kind, value, record] for (kind, value), record in self.enriched.items()],
+            "credits_spent": self.spent,
+        }
 
 
 def _domain_of(item: Any) -> Any:

@@ -50,6 +50,9 @@ class ApolloClientBase(BaseHook):
     :param apollo_conn_id: Airflow connection of type ``apollo``; the password is the API key.
     :param timeout: seconds per request; overrides the connection extra ``timeout`` (default 30).
     :param max_retries: retries for 429/5xx/connection errors; overrides extra ``max_retries`` (default 5).
+    :param max_quota_wait: the longest wait (seconds) for a closed window in this process; lowers
+        (never raises) the connection extra ``max_quota_wait``. Deferrable operators set it so a
+        long wait raises ``ApolloQuotaExhaustedError`` and is spent in the triggerer instead.
     """
 
     conn_name_attr = "apollo_conn_id"
@@ -63,11 +66,13 @@ class ApolloClientBase(BaseHook):
         *,
         timeout: float | None = None,
         max_retries: int | None = None,
+        max_quota_wait: float | None = None,
     ) -> None:
         super().__init__()
         self.apollo_conn_id = apollo_conn_id
         self._timeout_override = timeout
         self._max_retries_override = max_retries
+        self._max_quota_wait_cap = max_quota_wait
         self._clock: Callable[[], float] = time.monotonic
         self._counters_lock = threading.Lock()
         self._requests_sent = 0
@@ -98,8 +103,16 @@ class ApolloClientBase(BaseHook):
             store = None
             if shared:
                 store = quota_store_for(config.api_key, config.quota_store, timeout=config.timeout)
-            self._quota = QuotaTracker(max_quota_wait=config.max_quota_wait, clock=self._clock, store=store)
+            self._quota = QuotaTracker(
+                max_quota_wait=self._max_quota_wait(config), clock=self._clock, store=store
+            )
         return self._quota
+
+    def _max_quota_wait(self, config: ApolloConnectionConfig) -> float:
+        """The connection's ``max_quota_wait``, lowered by the constructor's cap when one is given."""
+        if self._max_quota_wait_cap is None:
+            return config.max_quota_wait
+        return min(config.max_quota_wait, self._max_quota_wait_cap)
 
     # ------------------------------------------------------------------ counters
     @property
