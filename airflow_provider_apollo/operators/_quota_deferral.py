@@ -17,8 +17,16 @@ default_deferrable``, as for the sensors):
 
 An operator adopts it by deriving from :class:`QuotaDeferringOperator`, catching the errors
 :meth:`~QuotaDeferringOperator.defers_for` accepts, calling
-:meth:`~QuotaDeferringOperator.defer_for_quota` with a JSON-able progress dict, and
-implementing :meth:`~QuotaDeferringOperator.resume` that continues from that dict.
+:meth:`~QuotaDeferringOperator.defer_for_quota` with a JSON-able progress dict (it raises
+``TaskDeferred``, or returns when it will not defer: then fail as without deferral), and
+implementing :meth:`~QuotaDeferringOperator.resume` that continues from that dict::
+
+    try:
+        ...
+    except ApolloError as error:
+        if self.defers_for(error):
+            self.defer_for_quota(error, {"done": done_so_far})
+        raise
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, conf
 
@@ -115,11 +123,12 @@ class QuotaDeferringOperator(ApolloBaseOperator):
         """Whether ``error`` is a closed window this task should wait for in the triggerer."""
         return self.deferrable and isinstance(error, DEFERRABLE_QUOTA_ERRORS)
 
-    def defer_for_quota(self, error: ApolloError, progress: Mapping[str, Any]) -> NoReturn:
-        """Defer until the window behind ``error`` reopens, carrying ``progress``; or raise ``error``.
+    def defer_for_quota(self, error: ApolloError, progress: Mapping[str, Any]) -> None:
+        """Defer until the window behind ``error`` reopens, carrying ``progress`` (raises ``TaskDeferred``).
 
-        Raises ``error`` itself when the reopening is unknown or this try has already
-        deferred ``max_quota_deferrals`` times.
+        Returns without deferring when the reopening is unknown or this try has already
+        deferred ``max_quota_deferrals`` times: the caller then fails as it would without
+        deferral (keeping its partial results) by re-raising ``error``.
 
         :param error: an error :meth:`defers_for` accepted.
         :param progress: what was done so far, JSON-able; handed back to :meth:`resume`.
@@ -135,7 +144,7 @@ class QuotaDeferringOperator(ApolloBaseOperator):
                     deferrals - 1,
                     limit,
                 )
-            raise error
+            return
         self.log.info(
             "Apollo's per-%s window of %s is closed until about %s: deferring to the triggerer "
             "(deferral %d of at most %d) instead of holding this worker slot; the work done so far "
@@ -153,7 +162,6 @@ class QuotaDeferringOperator(ApolloBaseOperator):
             method_name="execute_complete",
             kwargs={"progress": {**progress, DEFERRALS_KEY: deferrals}},
         )
-        raise AssertionError("BaseOperator.defer() returned")  # pragma: no cover: defer() raises
 
     def execute_complete(
         self,

@@ -136,10 +136,10 @@ class ApolloEnrichPeopleOperator(QuotaDeferringOperator):
         carried = _Progress.load(progress)
         if progress:
             self.log.info(
-                "Resuming after a quota wait: %s already looked up, %s already enriched for %s "
-                "credits; they are not sent again.",
+                "Resuming after a quota wait: %s already looked up, %d people already enriched "
+                "for %s credits; they are not sent again.",
                 plural(len(carried.existing or {}), "existing contact"),
-                plural(len(carried.enriched), "person"),
+                len(carried.enriched),
                 format_credits(carried.spent),
             )
         existing: dict[PersonKey, dict[str, Any]] | None = carried.existing
