@@ -112,7 +112,7 @@ def test_a_closed_hourly_window_defers_until_it_reopens_carrying_what_was_paid_f
     json.dumps(progress)  # it travels through the metadata DB
     assert progress[DEFERRALS_KEY] == 1
     assert len(progress["enriched"]) == 20 and progress["credits_spent"] == 20
-    credits, calls, rate_limited = _stats(sb)
+    credits, _calls, rate_limited = _stats(sb)
     assert credits == 20 and rate_limited == 1  # one probe found the window closed, no storm
 
 
@@ -129,6 +129,7 @@ def test_the_resumed_task_enriches_only_the_rest_and_pays_for_no_one_twice(sb, c
     assert [row["status"] for row in result] == ["matched"] * 30
     assert [row["person"]["id"] for row in result] == [person["id"] for person in people]
     credits, calls, rate_limited = _stats(sb)
+    assert rate_limited == 1  # the resumed task met no closed window: it had reopened
     assert credits == 30, "a person enriched before the quota wait was paid for again"
     assert calls == 3 + 1  # three batches of 10, plus the one 429 that found the window closed
     assert resumed.hook.credits_spent == 10
