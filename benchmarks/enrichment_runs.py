@@ -103,7 +103,8 @@ def provider_hook() -> Any:
     (then this changes nothing): the benchmark measures the shared store either way.
     """
     from airflow_provider_apollo.hooks._transport.quota import QuotaTracker
-    from airflow_provider_apollo.hooks._transport.quota_store import MemoryQuotaStore, quota_store_for
+    from airflow_provider_apollo.hooks._transport.quota_store import MemoryQuotaStore
+    from airflow_provider_apollo.hooks._transport.quota_store_choice import quota_store_for
     from airflow_provider_apollo.hooks.apollo import ApolloHook
 
     hook = ApolloHook()
