@@ -57,8 +57,8 @@ DEFAULT_MAX_QUOTA_SLEEP = 60.0
 #: Deferrals one try may make before failing: a window that keeps closing as soon as it
 #: reopens means other work takes the whole quota, which a person should look at.
 DEFAULT_MAX_QUOTA_DEFERRALS = 24
-#: Errors that mean "a window is closed for a while". A quota class's floor (low-priority work
-#: that reached its share of a window) is added here by the module that defines it.
+#: Errors that mean "a window is closed for a while". ApolloQuotaFloorReached (low-priority work
+#: that reached its share of a window) is one of them: low-priority work defers at its floor too.
 DEFERRABLE_QUOTA_ERRORS: tuple[type[ApolloError], ...] = (ApolloQuotaExhaustedError,)
 #: How long a window whose reopening Apollo did not state can stay closed at most.
 _WINDOW_SECONDS = {"minute": 60.0, "hour": 3600.0, "day": 86400.0}
