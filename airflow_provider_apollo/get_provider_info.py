@@ -59,7 +59,11 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": _INTEGRATION,
-                "python-modules": [f"{_PACKAGE}.triggers.job_postings", f"{_PACKAGE}.triggers.tasks"],
+                "python-modules": [
+                    f"{_PACKAGE}.triggers.job_postings",
+                    f"{_PACKAGE}.triggers.tasks",
+                    f"{_PACKAGE}.triggers.quota_window",
+                ],
             }
         ],
         "connection-types": [

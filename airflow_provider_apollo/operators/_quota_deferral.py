@@ -47,7 +47,11 @@ from airflow_provider_apollo.exceptions import (
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator
 from airflow_provider_apollo.operators._validation import optional_int
-from airflow_provider_apollo.triggers.quota_window import REOPENED, ApolloQuotaWindowTrigger
+from airflow_provider_apollo.triggers.quota_window import (
+    REOPENED,
+    ApolloQuotaWindowTrigger,
+    seconds_until_reopening,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -60,8 +64,6 @@ DEFAULT_MAX_QUOTA_DEFERRALS = 24
 #: Errors that mean "a window is closed for a while". ApolloQuotaFloorReached (low-priority work
 #: that reached its share of a window) is one of them: low-priority work defers at its floor too.
 DEFERRABLE_QUOTA_ERRORS: tuple[type[ApolloError], ...] = (ApolloQuotaExhaustedError,)
-#: How long a window whose reopening Apollo did not state can stay closed at most.
-_WINDOW_SECONDS = {"minute": 60.0, "hour": 3600.0, "day": 86400.0}
 # Resume a little after the reopening instant: Apollo's clock and ours tick apart.
 _REOPEN_MARGIN = timedelta(seconds=1)
 #: The progress key counting this try's deferrals.
@@ -74,12 +76,8 @@ def reopening_moment(error: ApolloError, now: datetime) -> datetime | None:
     :param error: an error of ``DEFERRABLE_QUOTA_ERRORS``.
     :param now: the current time (timezone-aware).
     """
-    seconds = getattr(error, "retry_after", None)
-    if seconds is None:
-        seconds = _WINDOW_SECONDS.get(str(getattr(error, "window", None) or ""))
-    if seconds is None:
-        return None
-    return now + timedelta(seconds=max(float(seconds), 0.0)) + _REOPEN_MARGIN
+    seconds = seconds_until_reopening(error)
+    return None if seconds is None else now + timedelta(seconds=seconds) + _REOPEN_MARGIN
 
 
 class QuotaDeferringOperator(ApolloBaseOperator):

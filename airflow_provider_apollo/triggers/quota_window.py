@@ -18,6 +18,22 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 #: The ``status`` of the one event this trigger fires.
 REOPENED = "reopened"
+#: How long a window whose reopening Apollo did not state can stay closed at most.
+_WINDOW_SECONDS = {"minute": 60.0, "hour": 3600.0, "day": 86400.0}
+
+
+def seconds_until_reopening(error: BaseException) -> float | None:
+    """How long until the window behind a quota error reopens; ``None`` if it cannot say.
+
+    Apollo's ``Retry-After`` when it gave one, else the window's whole length (the longest
+    it can stay closed: Apollo does not say when its fixed windows reset).
+
+    :param error: an ``ApolloQuotaExhaustedError`` (or its ``ApolloQuotaFloorReached``).
+    """
+    seconds = getattr(error, "retry_after", None)
+    if seconds is None:
+        seconds = _WINDOW_SECONDS.get(str(getattr(error, "window", None) or ""))
+    return None if seconds is None else max(float(seconds), 0.0)
 
 
 class ApolloQuotaWindowTrigger(BaseTrigger):
