@@ -24,6 +24,7 @@ key and value. Marked ``deployment`` (``pytest -m deployment``).
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import time
@@ -40,7 +41,8 @@ from tests.deployment.test_real_airflow import AIRFLOW, Airflow, _environment, _
 
 pytestmark = pytest.mark.deployment
 
-DAGS_FOLDER = Path(__file__).resolve().parent / "dags"
+ROOT = Path(__file__).resolve().parents[2]
+DAGS_FOLDER = ROOT / "tests" / "deployment" / "dags"
 ENRICH_DAG = "apollo_multihost_enrichment"
 DEFER_DAG = "apollo_multihost_deferral"
 WORKERS = ("worker-a", "worker-b")
@@ -107,6 +109,8 @@ def _celery_environment(home: Path, pg: PostgresServer, redis: RedisServer) -> d
         }
     )
     env.pop("APOLLO_POOL", None)
+    # The provider under test is this tree's, whatever copy the venv has installed.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
 
