@@ -23,12 +23,8 @@ from airflow_provider_apollo.hooks._transport.connection import (
     read_connection,
 )
 from airflow_provider_apollo.hooks._transport.pagination import PageProgress
-from airflow_provider_apollo.hooks._transport.quota import (
-    PRIORITIES,
-    PROBE_POLL_SECONDS,
-    Priority,
-    QuotaTracker,
-)
+from airflow_provider_apollo.hooks._transport.quota import PRIORITIES, Priority, QuotaTracker
+from airflow_provider_apollo.hooks._transport.quota_admission import PROBE_POLL_SECONDS
 from airflow_provider_apollo.hooks._transport.quota_store_choice import quota_store_for
 from airflow_provider_apollo.hooks._transport.rate_limit_headers import QuotaStatus
 from airflow_provider_apollo.hooks._transport.retry import RetryPolicy

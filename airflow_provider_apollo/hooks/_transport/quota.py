@@ -37,16 +37,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
-from airflow_provider_apollo.exceptions import (
-    ApolloQuotaExhaustedError,
-    ApolloQuotaFloorReached,
-    ApolloQuotaStoreUnavailableError,
+from airflow_provider_apollo.exceptions import ApolloQuotaExhaustedError, ApolloQuotaStoreUnavailableError
+from airflow_provider_apollo.hooks._transport.quota_admission import (
+    REOPEN_MARGIN_SECONDS,
+    Admission,
+    PacingDecision,
+    admit,
 )
-from airflow_provider_apollo.hooks._transport.quota_batch import (
-    BLOCK_SECONDS,
-    Block,
-    new_block_lease,
-    room_for_block,
+from airflow_provider_apollo.hooks._transport.quota_batch import BLOCK_SECONDS, Block, Blocks
+from airflow_provider_apollo.hooks._transport.quota_errors import (
+    LONGEST_WAIT,
+    floor_reached_error,
+    quota_exhausted_error,
 )
 from airflow_provider_apollo.hooks._transport.quota_store import (
     EndpointRecord,
@@ -56,7 +58,6 @@ from airflow_provider_apollo.hooks._transport.quota_store import (
     QuotaStoreError,
 )
 from airflow_provider_apollo.hooks._transport.rate_limit_headers import (
-    WINDOWS,
     QuotaStatus,
     WindowQuota,
     parse_rate_limit_headers,
@@ -68,29 +69,8 @@ Priority = Literal["low", "normal"]
 PRIORITIES: tuple[str, ...] = ("low", "normal")
 
 
-# Arrive a little after the reopening instant: client and server clocks tick apart.
-REOPEN_MARGIN_SECONDS = 0.05
-#: The longest an hour or day window can stay closed, when a 429 does not say.
-_LONGEST_WAIT = {"hour": 3600.0, "day": 86400.0}
-# How long a caller waits before re-checking while requests in flight may bring fresher counts.
-PROBE_POLL_SECONDS = 0.05
 # How long a probe answered "0 left" still blocks a second probe if its 429 is never read.
 ANSWERED_PROBE_HOLD_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class PacingDecision:
-    """What to do before sending the next request to an endpoint.
-
-    :param wait: seconds to sleep, then ask again (0: send now; the request holds a slot).
-    :param window: the window that imposes the wait or the probe (``None``: none yet known,
-        e.g. the first request to an endpoint waits for another one's answer).
-    :param probe: this request is the one probe of a window whose reopening is unknown.
-    """
-
-    wait: float = 0.0
-    window: str | None = None
-    probe: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,8 +139,7 @@ class QuotaTracker:
         self._reserve = dict(reserve or {}) if priority == "low" else {}
         self._batch = max(1, batch)
         # Blocks of admissions (quota_batch.py): the open one per endpoint, every live one by lease.
-        self._open_blocks: dict[str, Block] = {}
-        self._blocks: dict[str, Block] = {}
+        self._blocks = Blocks()
         self._clock = clock
         self._wall_offset = wall_clock() - clock()
         self._store: QuotaStore = store if store is not None else MemoryQuotaStore()
@@ -268,12 +247,12 @@ class QuotaTracker:
             else:
                 self._end_lease(record, ticket)
             if retry_after is None:
-                if name in _LONGEST_WAIT:
+                if name in LONGEST_WAIT:
                     # Closed for at most the window's length: remembered so that every request
                     # of every process fails fast too, instead of probing the window again.
                     closed = record.window(name)
                     closed.left = 0
-                    closed.reopen_at = max(now + _LONGEST_WAIT[name], closed.reopen_at or 0.0)
+                    closed.reopen_at = max(now + LONGEST_WAIT[name], closed.reopen_at or 0.0)
                 return
             closed = record.window(name)
             closed.left = 0
@@ -282,7 +261,7 @@ class QuotaTracker:
 
         # Stored even when it is too far away: the other processes then fail fast without a 429.
         self._update_after_answer(endpoint, learn)
-        self._forget_if_settled(block)
+        self._blocks.forget_if_settled(block)
         if retry_after is None:
             if name in ("hour", "day"):
                 raise self._exhausted(endpoint, name, None)
@@ -309,114 +288,47 @@ class QuotaTracker:
         ticket = self._ticket()
         stale = ticket if ticket is not None and ticket.answered else None
         closing: Block | None = None
-        with self._lock:
-            block = self._open_blocks.get(endpoint)
-            if block is not None and stale is None and block.admit(self._clock()):
-                self._set_ticket(
-                    _Ticket(endpoint=endpoint, lease_id=block.lease_id, probe=False, batched=True)
-                )
+        if stale is None:
+            block_lease, closing = self._blocks.admit(endpoint, self._clock())
+            if block_lease is not None:
+                self._set_ticket(_Ticket(endpoint=endpoint, lease_id=block_lease, probe=False, batched=True))
                 return PacingDecision()
-            if block is not None and block.closed:
-                closing = self._open_blocks.pop(endpoint)
-        granted: list[_Ticket] = []
-        too_long: list[tuple[str, float]] = []
-        floored: list[tuple[str, int, float]] = []
+        lease_id = f"{self._token}-{next(self._lease_numbers)}"
+        block_slots = self._batch if self._store.shared else 1
 
-        def decide(record: EndpointRecord, now: float) -> PacingDecision:
-            del granted[:], too_long[:], floored[:]  # a store may run this more than once
+        def decide(record: EndpointRecord, now: float) -> Admission:
             self._end_lease(record, stale)
             if closing is not None:
                 closing.settle(record, now, self._store.lease_seconds)
-            record.drop_expired_leases(now)
-            in_flight = record.in_flight()
-            wait, wait_window, full_window = 0.0, None, None
-            for name in WINDOWS:
-                known = record.windows.get(name)
-                if known is None:
-                    continue
-                if known.reopen_at is not None:
-                    if known.reopen_at > now:
-                        if known.reopen_at - now > wait:
-                            wait, wait_window = known.reopen_at - now, name
-                        continue
-                    # Reopened: the old count no longer holds, the new window has its whole limit.
-                    known.reopen_at, known.left = None, known.limit
-                if known.left is not None and known.left - in_flight <= 0 and full_window is None:
-                    full_window = name
-            if wait_window is not None:
-                if wait > self.max_quota_wait:
-                    too_long.append((wait_window, wait))
-                return PacingDecision(wait=wait + REOPEN_MARGIN_SECONDS, window=wait_window)
-            floors = self._floors(record)
-            for name, floor in floors.items():
-                left = record.windows[name].left
-                if left is not None and left - in_flight - 1 < floor:
-                    floored.append((name, left - in_flight, floor))
-                    return PacingDecision(window=name)
-            if not record.windows and in_flight:
-                # Nothing known of this endpoint yet: the first answer tells its limits; a burst
-                # before it could overrun a window by as many requests as are sent at once.
-                return PacingDecision(wait=PROBE_POLL_SECONDS)
-            if full_window is not None and in_flight:
-                # Requests in flight will report fresher counts (or the 429 that says when).
-                return PacingDecision(wait=PROBE_POLL_SECONDS, window=full_window)
-            probe = full_window is not None
-            lease_id = f"{self._token}-{next(self._lease_numbers)}"
-            if (
-                not probe
-                and self._store.shared
-                and room_for_block(record, slots=self._batch, in_flight=in_flight, floors=floors)
-            ):
-                record.leases[lease_id] = new_block_lease(now, self._store.lease_seconds, self._batch)
-                granted.append(_Ticket(endpoint=endpoint, lease_id=lease_id, probe=False, batched=True))
-                return PacingDecision()
-            record.leases[lease_id] = Lease(expires_at=now + self._store.lease_seconds, probe=probe)
-            granted.append(_Ticket(endpoint=endpoint, lease_id=lease_id, probe=probe))
-            return PacingDecision(window=full_window, probe=probe)
+            return admit(
+                record,
+                now,
+                lease_id=lease_id,
+                lease_seconds=self._store.lease_seconds,
+                max_wait=self.max_quota_wait,
+                reserve=self._reserve,
+                block_slots=block_slots,
+            )
 
-        decision = self._update(endpoint, decide)
-        self._forget_if_settled(closing)
+        admission = self._update(endpoint, decide)
+        self._blocks.forget_if_settled(closing)
         if stale is not None:
             self._set_ticket(None)
-        if granted:
-            self._set_ticket(granted[-1])
-            if granted[-1].batched:
-                opened = Block(
-                    lease_id=granted[-1].lease_id,
-                    slots=self._batch,
-                    usable_until=self._clock() + BLOCK_SECONDS,
-                )
-                with self._lock:
-                    self._open_blocks[endpoint] = self._blocks[opened.lease_id] = opened
-        for window, wait in too_long:
-            raise self._exhausted(endpoint, window, wait)
-        for window, left, floor in floored:
-            raise self._floor_reached(endpoint, window, left, floor)
-        return decision
-
-    # ---------------------------------------------------------------- priorities
-    def _floors(self, record: EndpointRecord) -> dict[str, float]:
-        """Per window with a reserve and a known limit: the requests this tracker must leave."""
-        floors: dict[str, float] = {}
-        for name, share in self._reserve.items():
-            known = record.windows.get(name)
-            if known is not None and known.limit:
-                floors[name] = share * known.limit
-        return floors
-
-    def _floor_reached(self, endpoint: str, window: str, left: int, floor: float) -> ApolloQuotaFloorReached:
-        within = _LONGEST_WAIT.get(window, 60.0)
-        return ApolloQuotaFloorReached(
-            f"Low-priority work stops here: {endpoint} has {max(left, 0)} requests left in its {window} "
-            f"window and the connection extra 'quota_reserve' keeps {floor:.0f} of them for normal-priority "
-            f"tasks. The window reopens within {_human_seconds(within)}; run this task again then (an "
-            "operator that can resume starts where it stopped), or lower quota_reserve.",
-            endpoint=endpoint,
-            retry_after=within,
-            window=window,
-            left=max(left, 0),
-            floor=floor,
-        )
+        if admission.slots:
+            batched = admission.slots > 1
+            self._set_ticket(
+                _Ticket(endpoint=endpoint, lease_id=lease_id, probe=admission.decision.probe, batched=batched)
+            )
+            if batched:
+                self._blocks.open(endpoint, lease_id, admission.slots, self._clock() + BLOCK_SECONDS)
+        if admission.too_long and admission.decision.window is not None:
+            raise self._exhausted(
+                endpoint, admission.decision.window, admission.decision.wait - REOPEN_MARGIN_SECONDS
+            )
+        if admission.floor is not None:
+            window, left, floor = admission.floor
+            raise floor_reached_error(endpoint=endpoint, window=window, left=left, floor=floor)
+        return admission.decision
 
     # ---------------------------------------------------------------- blocks of admissions
     def _block_answered(
@@ -431,26 +343,13 @@ class QuotaTracker:
         """Count an answer (or failure) of a block's request; settle the block once it is done."""
         if ticket is None or not ticket.batched:
             return None
-        with self._lock:
-            block = self._blocks.get(ticket.lease_id)
-            if block is None:
-                return None
-            block.learn(windows)
-            block.closed = block.closed or close
-            if block.closed and self._open_blocks.get(endpoint) is block:
-                del self._open_blocks[endpoint]
-            done = block.closed and block.outstanding <= 0
-        if settle and done:
+        block, done = self._blocks.answered(endpoint, ticket.lease_id, windows, close=close)
+        if block is not None and settle and done:
             self._update_after_answer(
                 endpoint, lambda record, now: block.settle(record, now, self._store.lease_seconds)
             )
-            self._forget_if_settled(block)
+            self._blocks.forget_if_settled(block)
         return block
-
-    def _forget_if_settled(self, block: Block | None) -> None:
-        if block is not None and block.closed and block.outstanding <= 0:
-            with self._lock:
-                self._blocks.pop(block.lease_id, None)
 
     # ---------------------------------------------------------------- store and tickets
     def _update(self, endpoint: str, change: Callable[[EndpointRecord, float], _T]) -> _T:
@@ -472,9 +371,7 @@ class QuotaTracker:
                 exc,
             )
             self._store = MemoryQuotaStore(self._store.lease_seconds)
-            with self._lock:
-                self._open_blocks.clear()
-                self._blocks.clear()
+            self._blocks.clear()
             return self._store.update(endpoint, change, now)
 
     def _update_after_answer(self, endpoint: str, change: Callable[[EndpointRecord, float], None]) -> None:
@@ -527,35 +424,3 @@ class QuotaTracker:
         return quota_exhausted_error(
             endpoint=endpoint, window=window, reopens_in=reopens_in, max_quota_wait=self.max_quota_wait
         )
-
-
-def quota_exhausted_error(
-    *, endpoint: str, window: str, reopens_in: float | None, max_quota_wait: float
-) -> ApolloQuotaExhaustedError:
-    """The fail-fast error for a window that will not reopen within ``max_quota_wait``.
-
-    :param endpoint: the endpoint path template.
-    :param window: ``minute``, ``hour`` or ``day``.
-    :param reopens_in: seconds until it should reopen, when known.
-    :param max_quota_wait: the configured patience, for the message.
-    """
-    if reopens_in is None:
-        when = f"Apollo did not say when it reopens (at most one {window} away)"
-    else:
-        when = f"it should reopen in about {_human_seconds(reopens_in)}"
-    return ApolloQuotaExhaustedError(
-        f"Apollo's per-{window} quota for {endpoint} is used up and {when}. Waiting longer than "
-        f"max_quota_wait={max_quota_wait:g} s would only block a worker: retry the task later, "
-        "spread the load over the day, or raise the connection extra 'max_quota_wait'.",
-        endpoint=endpoint,
-        retry_after=reopens_in,
-        window=window,
-    )
-
-
-def _human_seconds(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

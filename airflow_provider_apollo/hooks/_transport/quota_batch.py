@@ -19,6 +19,7 @@ fewer left than a block) closes the block at once.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -123,3 +124,58 @@ def room_for_block(
 def new_block_lease(now: float, lease_seconds: float, slots: int) -> Lease:
     """The store lease of a block granted at ``now`` (store clock)."""
     return Lease(expires_at=now + lease_seconds, slots=slots)
+
+
+class Blocks:
+    """A tracker's blocks: the open one per endpoint, and every one whose lease still lives."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[str, Block] = {}
+        self._live: dict[str, Block] = {}
+
+    def __contains__(self, lease_id: object) -> bool:
+        return lease_id in self._live
+
+    def admit(self, endpoint: str, now: float) -> tuple[str | None, Block | None]:
+        """A request to ``endpoint`` at ``now`` (monotonic): the block lease it was admitted on,
+        or ``None`` and the block that just closed (to settle in the next store update)."""
+        with self._lock:
+            block = self._open.get(endpoint)
+            if block is None:
+                return None, None
+            if block.admit(now):
+                return block.lease_id, None
+            del self._open[endpoint]
+            return None, block
+
+    def open(self, endpoint: str, lease_id: str, slots: int, usable_until: float) -> None:
+        """Register the block the store just granted (its first admission already taken)."""
+        with self._lock:
+            self._open[endpoint] = self._live[lease_id] = Block(lease_id, slots, usable_until)
+
+    def answered(
+        self, endpoint: str, lease_id: str, windows: Mapping[str, WindowQuota] | None, *, close: bool
+    ) -> tuple[Block | None, bool]:
+        """Count an answer of the block ``lease_id``; the block, and whether it is done (to settle)."""
+        with self._lock:
+            block = self._live.get(lease_id)
+            if block is None:
+                return None, False
+            block.learn(windows)
+            block.closed = block.closed or close
+            if block.closed and self._open.get(endpoint) is block:
+                del self._open[endpoint]
+            return block, block.closed and block.outstanding <= 0
+
+    def forget_if_settled(self, block: Block | None) -> None:
+        """Drop ``block`` once it is closed and every request it admitted was answered."""
+        if block is not None and block.closed and block.outstanding <= 0:
+            with self._lock:
+                self._live.pop(block.lease_id, None)
+
+    def clear(self) -> None:
+        """Forget every block (the store they were leased in was given up)."""
+        with self._lock:
+            self._open.clear()
+            self._live.clear()
