@@ -55,7 +55,11 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
     @cached_property
     def hook(self) -> ApolloHook:
         """The hook for ``apollo_conn_id``; built on first use, on the worker (after templating)."""
-        return ApolloHook(apollo_conn_id=self.apollo_conn_id)
+        return ApolloHook(apollo_conn_id=self.apollo_conn_id, **self.hook_options())
+
+    def hook_options(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`ApolloHook` beyond the connection id; subclasses add theirs."""
+        return {}
 
     def declare_output_asset(self, output_path: Any) -> None:
         """Add the Asset of a literal ``output_path`` to the outlets (a templated one has none).

@@ -34,7 +34,6 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, conf
@@ -44,7 +43,6 @@ from airflow_provider_apollo.exceptions import (
     ApolloError,
     ApolloQuotaExhaustedError,
 )
-from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator
 from airflow_provider_apollo.operators._validation import optional_int
 from airflow_provider_apollo.triggers.quota_window import (
@@ -110,12 +108,12 @@ class QuotaDeferringOperator(ApolloBaseOperator):
         self.max_quota_sleep = float(max_quota_sleep)
         self.max_quota_deferrals = optional_int("max_quota_deferrals", max_quota_deferrals, minimum=0) or 0
 
-    @cached_property
-    def hook(self) -> ApolloHook:
-        """The hook; when deferrable, its in-place quota waits end at ``max_quota_sleep``."""
-        if not self.deferrable:
-            return ApolloHook(apollo_conn_id=self.apollo_conn_id)
-        return ApolloHook(apollo_conn_id=self.apollo_conn_id, max_quota_wait=self.max_quota_sleep)
+    def hook_options(self) -> dict[str, Any]:
+        """When deferrable, the hook's in-place quota waits end at ``max_quota_sleep``."""
+        options = super().hook_options()
+        if self.deferrable:
+            options["max_quota_wait"] = self.max_quota_sleep
+        return options
 
     def defers_for(self, error: BaseException) -> bool:
         """Whether ``error`` is a closed window this task should wait for in the triggerer."""

@@ -184,6 +184,39 @@ def test_a_short_wait_still_sleeps_in_place(sb, context):
     assert _stats(sb)[0] == 20
 
 
+class _LowPriorityEnrich(ApolloEnrichPeopleOperator):
+    """An enrichment in the low quota class (as an export or backfill would be)."""
+
+    def hook_options(self) -> dict[str, Any]:
+        return {**super().hook_options(), "priority": "low"}
+
+
+def test_low_priority_work_defers_at_its_floor_and_resumes_in_the_next_window(sb, context, monkeypatch):
+    _close_after(sb, 4, "bulk_enrichment")  # 4 bulk calls per hour, half kept for normal work
+    connection = json.loads(sb.connection_json)
+    connection["extra"] = json.dumps({"quota_store": "none", "quota_reserve": {"hour": 0.5}})
+    monkeypatch.setenv("AIRFLOW_CONN_APOLLO_DEFAULT", json.dumps(connection))
+    people = _people(sb, 30)
+
+    def enrich() -> _LowPriorityEnrich:
+        return _LowPriorityEnrich(
+            task_id="backfill", people=people, skip_existing_contacts=False, deferrable=True
+        )
+
+    deferred = _deferral(enrich(), context)
+
+    assert deferred.trigger.window == "hour"
+    assert len(deferred.kwargs["progress"]["enriched"]) == 20
+    credits, _calls, rate_limited = _stats(sb)
+    assert credits == 20 and rate_limited == 0  # stopped at the floor: Apollo never refused
+    _reopen(sb)
+
+    result = enrich().execute_complete(context, event=_event(deferred), **deferred.kwargs)
+
+    assert [row["status"] for row in result] == ["matched"] * 30
+    assert _stats(sb)[0] == 30
+
+
 def test_max_quota_sleep_must_be_a_number_of_seconds():
     with pytest.raises(ApolloConfigurationError, match="max_quota_sleep"):
         ApolloEnrichPeopleOperator(task_id="enrich", people=[], max_quota_sleep="soon")  # type: ignore[arg-type]
