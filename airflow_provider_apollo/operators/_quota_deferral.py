@@ -42,6 +42,7 @@ from airflow_provider_apollo.exceptions import (
     ApolloConfigurationError,
     ApolloError,
     ApolloQuotaExhaustedError,
+    ApolloQuotaFloorReached,
 )
 from airflow_provider_apollo.operators._base import ApolloBaseOperator
 from airflow_provider_apollo.operators._validation import optional_int
@@ -141,12 +142,17 @@ class QuotaDeferringOperator(ApolloBaseOperator):
                     limit,
                 )
             return
+        if isinstance(error, ApolloQuotaFloorReached):
+            why = "has only the share kept for normal-priority work left (quota_reserve)"
+        else:
+            why = "is closed"
         self.log.info(
-            "Apollo's per-%s window of %s is closed until about %s: deferring to the triggerer "
+            "Apollo's per-%s window of %s %s until about %s: deferring to the triggerer "
             "(deferral %d of at most %d) instead of holding this worker slot; the work done so far "
             "is kept and will not be paid for again.",
             getattr(error, "window", None) or "?",
             error.endpoint or "?",
+            why,
             moment.isoformat(timespec="seconds"),
             deferrals,
             limit,
