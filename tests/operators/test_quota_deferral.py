@@ -135,6 +135,20 @@ def test_the_resumed_task_enriches_only_the_rest_and_pays_for_no_one_twice(sb, c
     assert resumed.hook.credits_spent == 10
 
 
+def test_a_second_task_meeting_the_same_closed_window_defers_without_a_request(sb, context, monkeypatch):
+    """Through the shared quota store (the host's SQLite file here, Redis across hosts)."""
+    monkeypatch.setenv("AIRFLOW_CONN_APOLLO_DEFAULT", sb.connection_json)  # default store: shared
+    _close_after(sb, 2, "bulk_enrichment")
+    first = _deferral(_enrich(_people(sb, 30), deferrable=True), context)
+    before = _stats(sb)
+
+    second = _deferral(_enrich(_people(sb, 40)[30:], deferrable=True), context)
+
+    assert _stats(sb) == before, "the second task sent a request to a window known to be closed"
+    assert second.kwargs["progress"]["enriched"] == []
+    assert abs((second.trigger.moment - first.trigger.moment).total_seconds()) < 5
+
+
 def test_a_task_that_keeps_meeting_closed_windows_fails_after_max_quota_deferrals(sb, context):
     _close_after(sb, 1, "bulk_enrichment")  # 1 bulk call per hour: 30 people meet it twice
     people = _people(sb, 30)
