@@ -26,7 +26,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,6 +45,7 @@ from tests.deployment.test_real_airflow import AIRFLOW, Airflow, _environment, _
 pytestmark = pytest.mark.deployment
 
 ROOT = Path(__file__).resolve().parents[2]
+RELAY = Path(__file__).resolve().with_name("netns_relay.py")
 DAGS_FOLDER = ROOT / "tests" / "deployment" / "dags"
 ENRICH_DAG = "apollo_multihost_enrichment"
 DEFER_DAG = "apollo_multihost_deferral"
@@ -74,27 +78,71 @@ class MultiHost:
     defer_stats: dict[str, Any] = field(default_factory=dict)
     redis_entries: list[bytes] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    namespaces: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
 
+def network_namespaces_available() -> bool:
+    """Whether this machine lets us give a process a network of its own (root, ``unshare``, ``ip``)."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return False
+    probe = subprocess.run(["unshare", "--net", "--", "ip", "link", "set", "lo", "up"], capture_output=True)
+    return probe.returncode == 0
+
+
 class CeleryAirflow(Airflow):
-    """The central components in one home; each Celery worker started in a home of its own."""
+    """The central components in one home; each Celery worker in a home of its own.
+
+    With ``relay_ports`` set, each worker runs in a network namespace of its own that reaches
+    only those ports of the host's loopback, through ``netns_relay.py``.
+    """
 
     def __init__(self, env: dict[str, str], home: Path, worker_homes: dict[str, Path]) -> None:
         super().__init__(env, home)
         self.worker_homes = worker_homes
+        self.relay_ports: list[int] = []
+        self.relay_dir = Path(tempfile.mkdtemp(prefix="apollo-relay-"))  # short: Unix socket paths
 
     def start(self) -> None:
         super().start()
+        isolate = bool(self.relay_ports)
+        ports = [str(port) for port in self.relay_ports]
+        if isolate:
+            self._spawn("relay", [sys.executable, str(RELAY), "host", str(self.relay_dir), *ports], self.env)
+            deadline = time.monotonic() + 30
+            while not all((self.relay_dir / f"{port}.sock").exists() for port in ports):
+                self.check_alive()
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the host relays did not start:\n{self.component_log('relay')}")
+                time.sleep(0.1)
         for name, home in self.worker_homes.items():
             home.mkdir(parents=True, exist_ok=True)
-            env = {**self.env, "AIRFLOW_HOME": str(home)}
-            with (self.log_dir / f"{name}.log").open("wb") as log:
-                self.processes[name] = subprocess.Popen(
-                    [str(AIRFLOW), "celery", "worker", "--concurrency", "2", "--skip-serve-logs",
-                     "--celery-hostname", f"{name}@127.0.0.1", "--without-gossip", "--without-mingle"],
-                    env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                )  # fmt: skip
+            worker = [str(AIRFLOW), "celery", "worker", "--concurrency", "2", "--skip-serve-logs",
+                      "--celery-hostname", f"{name}@127.0.0.1", "--without-gossip",
+                      "--without-mingle"]  # fmt: skip
+            if isolate:
+                inside = [sys.executable, str(RELAY), "worker", str(self.relay_dir), *ports, "--"]
+                worker = ["unshare", "--net", "--", *inside, *worker]
+            self._spawn(name, worker, {**self.env, "AIRFLOW_HOME": str(home)}, cwd=home)
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
+        with (self.log_dir / f"{name}.log").open("wb") as log:
+            self.processes[name] = subprocess.Popen(
+                command,
+                env=env,
+                cwd=cwd or self.home,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def network_namespace(self, name: str) -> str:
+        """The network namespace of a running component (``net:[4026532...]``)."""
+        return os.readlink(f"/proc/{self.processes[name].pid}/ns/net")
+
+    def stop(self) -> None:
+        super().stop()
+        shutil.rmtree(self.relay_dir, ignore_errors=True)
 
 
 def _celery_environment(home: Path, pg: PostgresServer, redis: RedisServer) -> dict[str, str]:
@@ -115,6 +163,11 @@ def _celery_environment(home: Path, pg: PostgresServer, redis: RedisServer) -> d
     # The provider under test is this tree's, whatever copy the venv has installed.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
+
+
+def api_port(env: dict[str, str]) -> int:
+    """The api-server's port (the workers' execution API)."""
+    return int(env["AIRFLOW__API__PORT"])
 
 
 # ------------------------------------------------------------------------- metadata DB
@@ -242,7 +295,18 @@ def multihost(
             }
             for conn_id, conn in (("redis_default", redis_conn), ("apollo_default", apollo_conn)):
                 airflow.cli("connections", "add", conn_id, "--conn-json", json.dumps(conn))
+            if network_namespaces_available():
+                airflow.relay_ports = [
+                    postgres_server.port,
+                    redis_server.port,
+                    sandbox.port,
+                    api_port(airflow.env),
+                ]
+            else:
+                print("==> no network namespaces here: the workers share the host's loopback", flush=True)
             airflow.start()
+            result.namespaces = {"host": os.readlink("/proc/self/ns/net")}
+            result.namespaces.update({name: airflow.network_namespace(name) for name in WORKERS})
             _wait_for_dags(airflow, postgres_server)
             result.seconds["startup"] = time.monotonic() - started
             print(f"\n==> Celery deployment up after {result.seconds['startup']:.0f}s", flush=True)
@@ -354,6 +418,14 @@ def test_a_closed_hourly_window_is_waited_for_in_the_triggerer(multihost: MultiH
     assert "deferring to the triggerer" in text and "Resuming after a quota wait at page 3" in text
     # 4 pages of 10, 1 credit each: none read twice across the deferral.
     assert multihost.defer_stats["credits"]["by_endpoint"].get(ORG_SEARCH) == 4
+
+
+def test_each_worker_ran_in_a_network_namespace_of_its_own(multihost: MultiHost) -> None:
+    spaces = multihost.namespaces
+    assert spaces, multihost.error
+    if spaces["host"] == spaces[WORKERS[0]]:
+        pytest.skip("network namespaces are not available here: the workers shared the host's loopback")
+    assert len({spaces[name] for name in ("host", *WORKERS)}) == 3, spaces
 
 
 def test_the_canary_key_is_in_no_file_and_no_redis_entry(multihost: MultiHost) -> None:
