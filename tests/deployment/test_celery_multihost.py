@@ -5,9 +5,12 @@ Redis as the Celery broker **and** as the Apollo quota store (connection extra
 ``{"quota_store": "redis:redis_default"}``), the api-server, scheduler, dag-processor and
 triggerer in one AIRFLOW_HOME, and two Celery workers, each in an AIRFLOW_HOME of its own, so
 that nothing but PostgreSQL and Redis is shared (each worker home would hold its own SQLite
-quota store, which must stay unused). Everything listens on 127.0.0.1: the "hosts" are
-separate homes and process trees on loopback, not network namespaces (a namespace per worker
-would need the servers on a non-loopback address in the root namespace).
+quota store, which must stay unused). Each worker also runs in a network namespace of its own
+(``unshare --net``: nothing but its own ``lo``), reaching only PostgreSQL, Redis, the
+api-server and the sandbox through Unix-socket relays (``netns_relay.py``): no address is
+added anywhere and every server listens on 127.0.0.1 only. Where namespaces are not allowed
+(no root, a locked-down container), the workers share the host's loopback and the namespace
+test is skipped, saying so.
 
 1. A mapped enrichment DAG on one key: six mapped task instances enrich 20 people each, while
    the sandbox allows 3 bulk calls per 3-second window (each worker runs 2 tasks at once, and
