@@ -198,6 +198,18 @@ def _wait_for_dags(airflow: CeleryAirflow, pg: PostgresServer) -> None:
         time.sleep(1)
 
 
+def _wait_for_workers(airflow: CeleryAirflow) -> None:
+    """Both workers connected to the broker: a task queued earlier would all go to the first one."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not all(f"{name}@127.0.0.1 ready" in airflow.component_log(name, tail=20000) for name in WORKERS):
+        airflow.check_alive()
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                "the Celery workers did not connect in time:\n" + airflow.component_log(WORKERS[0])
+            )
+        time.sleep(0.5)
+
+
 def _run(airflow: CeleryAirflow, pg: PostgresServer, dag_id: str, conf: dict[str, Any] | None = None) -> str:
     """Trigger ``dag_id`` (no logical date) and wait for the run to finish; its state."""
     run_id = f"multihost__{secrets.token_hex(4)}"
@@ -311,6 +323,7 @@ def multihost(
             result.namespaces = {"host": os.readlink("/proc/self/ns/net")}
             result.namespaces.update({name: airflow.network_namespace(name) for name in WORKERS})
             _wait_for_dags(airflow, postgres_server)
+            _wait_for_workers(airflow)
             result.seconds["startup"] = time.monotonic() - started
             print(f"\n==> Celery deployment up after {result.seconds['startup']:.0f}s", flush=True)
 
