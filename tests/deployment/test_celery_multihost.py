@@ -320,10 +320,11 @@ def multihost(
             else:
                 print("==> no network namespaces here: the workers share the host's loopback", flush=True)
             airflow.start()
-            result.namespaces = {"host": os.readlink("/proc/self/ns/net")}
-            result.namespaces.update({name: airflow.network_namespace(name) for name in WORKERS})
             _wait_for_dags(airflow, postgres_server)
             _wait_for_workers(airflow)
+            # Read once the workers are up: right after its start, unshare may not have unshared yet.
+            result.namespaces = {"host": os.readlink("/proc/self/ns/net")}
+            result.namespaces.update({name: airflow.network_namespace(name) for name in WORKERS})
             result.seconds["startup"] = time.monotonic() - started
             print(f"\n==> Celery deployment up after {result.seconds['startup']:.0f}s", flush=True)
 
