@@ -92,9 +92,13 @@ def _clients(job: OverheadJob) -> dict[str, Callable[[], Any]]:
     hand_rolled = HandRolledApollo()
     clients: dict[str, Callable[[], Any]] = {"bare requests.Session": bare}
     for name, hook in hooks.items():
-        clients[name] = lambda hook=hook: hook.request("GET", HEALTH_PATH)
+        clients[name] = _health_call(hook)
     clients["hand-rolled HttpHook.run + tenacity"] = lambda: hand_rolled.get(HEALTH_PATH)
     return clients
+
+
+def _health_call(hook: Any) -> Callable[[], Any]:
+    return lambda: hook.request("GET", HEALTH_PATH)
 
 
 def overhead_worker(job: OverheadJob, gate: StartGate) -> dict[str, list[float]]:

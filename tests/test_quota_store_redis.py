@@ -191,7 +191,8 @@ def test_the_api_key_is_in_no_redis_key_or_value(redis_conn: redis.Redis) -> Non
     for key in keys:
         assert CANARY_KEY.encode() not in key
         assert redis_conn.ttl(key) > 0
-        for field, value in redis_conn.hgetall(key).items():
+        stored: dict[bytes, bytes] = redis_conn.hgetall(key)  # type: ignore[assignment]
+        for field, value in stored.items():
             assert CANARY_KEY.encode() not in field + value
 
 
