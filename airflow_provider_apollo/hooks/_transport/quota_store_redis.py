@@ -154,8 +154,8 @@ class RedisQuotaStore:
     def _unreachable(self, exc: BaseException) -> QuotaStoreError:
         return QuotaStoreError(
             f"the Apollo quota store in Redis (Airflow connection '{self.redis_conn_id}') cannot be "
-            f"used: {type(exc).__name__}: {exc}. Check that Redis runs and that the connection's host, "
-            "port, password and db reach it from this worker"
+            f"used: {type(exc).__name__}: {exc}. Check that this Airflow connection exists, that Redis "
+            "runs, and that the connection's host, port, password and db reach it from this worker"
         )
 
     def _compare_and_set(self) -> Any:
