@@ -255,7 +255,7 @@ def test_a_missing_redis_connection_is_named(monkeypatch: pytest.MonkeyPatch) ->
     hook = _hook(monkeypatch, quota_store="redis:no_such_redis")
     with requests_mock.Mocker() as api:
         api.get(f"{BASE}/auth/health", json={"is_logged_in": True})
-        with pytest.raises(ApolloQuotaStoreUnavailableError, match="'no_such_redis'.*connection exists"):
+        with pytest.raises(ApolloQuotaStoreUnavailableError, match=r"'no_such_redis'.*connection exists"):
             hook.request("GET", "auth/health")
         assert api.call_count == 0
 
