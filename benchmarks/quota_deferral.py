@@ -1,4 +1,4 @@
-"""Scenario 7: a closed hourly window, waited for in a worker slot or in the triggerer.
+"""Scenario 9: a closed hourly window, waited for in a worker slot or in the triggerer.
 
 One enrichment of 30 people (3 bulk calls) on a key whose hourly window holds 2 bulk calls:
 the third call finds the window closed. Side by side, on the same sandbox:
@@ -30,7 +30,7 @@ from benchmarks.report import Table, verdict
 if TYPE_CHECKING:
     from airflow_provider_apollo.sandbox import ApolloSandbox
 
-TITLE = "7. Closed hourly window: deferred wait vs sleeping wait"
+TITLE = "9. Closed hourly window: deferred wait vs sleeping wait"
 PEOPLE = 30
 BULK_PER_HOUR = 2
 #: The deferred side must hold a worker slot at most this fraction of the sleeping side's time.

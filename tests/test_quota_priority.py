@@ -139,12 +139,11 @@ def test_an_unknown_priority_is_refused_naming_the_argument() -> None:
 
 
 class _Conn:
-    conn_id = "apollo_x"
-    host = None
-    port = None
-    password = KEY
-
     def __init__(self, extra: dict[str, Any]) -> None:
+        self.conn_id = "apollo_x"
+        self.host: str | None = None
+        self.port: int | None = None
+        self.password: str | None = KEY
         self.extra_dejson = extra
 
 

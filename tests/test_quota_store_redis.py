@@ -191,7 +191,8 @@ def test_the_api_key_is_in_no_redis_key_or_value(redis_conn: redis.Redis) -> Non
     for key in keys:
         assert CANARY_KEY.encode() not in key
         assert redis_conn.ttl(key) > 0
-        for field, value in redis_conn.hgetall(key).items():
+        stored: dict[bytes, bytes] = redis_conn.hgetall(key)  # type: ignore[assignment]
+        for field, value in stored.items():
             assert CANARY_KEY.encode() not in field + value
 
 
@@ -224,7 +225,7 @@ def test_redis_down_fails_the_task_before_sending_and_says_what_to_check(
             hook.search_contacts({})
         assert api.call_count == 0
     message = str(caught.value)
-    assert "'redis_down'" in message and "Check that Redis runs" in message
+    assert "'redis_down'" in message and "that Redis runs" in message
     assert "quota_store_fallback" in message and CANARY_KEY not in message
 
 
@@ -248,3 +249,27 @@ def test_the_hook_shares_its_quota_through_the_redis_connection(
         api.post(f"{BASE}/contacts/search", json={"contacts": []}, headers=headers(left=0))
         hook.search_contacts({})
     assert other_host.plan("contacts/search").probe  # learned from the hook's answer, through Redis
+
+
+def test_a_missing_redis_connection_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook = _hook(monkeypatch, quota_store="redis:no_such_redis")
+    with requests_mock.Mocker() as api:
+        api.get(f"{BASE}/auth/health", json={"is_logged_in": True})
+        with pytest.raises(ApolloQuotaStoreUnavailableError, match=r"'no_such_redis'.*connection exists"):
+            hook.request("GET", "auth/health")
+        assert api.call_count == 0
+
+
+def test_what_a_block_s_answers_said_reaches_the_other_hosts(redis_conn: redis.Redis) -> None:
+    first, second = tracker(host_store(), batch=4), tracker(host_store())
+    first.plan(ENDPOINT)
+    first.observe(ENDPOINT, headers(left=100, limit=100))
+    for left in (99, 98, 97, 96):  # one block of 4: the store is not asked in between
+        assert admitted(first.plan(ENDPOINT))
+        first.observe(ENDPOINT, headers(left=left, limit=100))
+    record = host_store().update(ENDPOINT, lambda record, now: record, 0.0)
+    assert record.windows["minute"].left == 100 and record.in_flight() == 4  # the block, as 4 in flight
+    assert admitted(first.plan(ENDPOINT))  # the block is used up: settled, a new one taken
+    record = host_store().update(ENDPOINT, lambda record, now: record, 0.0)
+    assert record.windows["minute"].left == 96 and record.in_flight() == 4
+    assert admitted(second.plan(ENDPOINT))

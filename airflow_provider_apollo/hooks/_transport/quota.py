@@ -27,14 +27,13 @@ a request that would take the window below it.
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal, TypeVar
 
 from airflow_provider_apollo.exceptions import ApolloQuotaExhaustedError, ApolloQuotaStoreUnavailableError
@@ -57,6 +56,12 @@ from airflow_provider_apollo.hooks._transport.quota_store import (
     QuotaStore,
     QuotaStoreError,
 )
+from airflow_provider_apollo.hooks._transport.quota_tickets import (
+    Ticket,
+    current_ticket,
+    set_ticket,
+    take_ticket,
+)
 from airflow_provider_apollo.hooks._transport.rate_limit_headers import (
     QuotaStatus,
     WindowQuota,
@@ -71,30 +76,6 @@ PRIORITIES: tuple[str, ...] = ("low", "normal")
 
 # How long a probe answered "0 left" still blocks a second probe if its 429 is never read.
 ANSWERED_PROBE_HOLD_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class _Ticket:
-    """The lease of the request a thread (or asyncio task) has in flight through one tracker.
-
-    :param endpoint: the request's path template.
-    :param lease_id: its lease in the store.
-    :param probe: it is the probe of an exhausted window.
-    :param answered: its answer said a window is exhausted; the 429 reading may follow, so the
-        lease still holds (no second probe in between) until the next call of this thread.
-    :param batched: admitted from a block (``quota_batch.py``): ``lease_id`` is the block's.
-    """
-
-    endpoint: str
-    lease_id: str
-    probe: bool
-    answered: bool = False
-    batched: bool = False
-
-
-# plan() and observe() of one request run in one thread or one asyncio task: the context
-# carries which lease the answer ends, even when several requests of one hook are in flight.
-_TICKETS: contextvars.ContextVar[dict[str, _Ticket]] = contextvars.ContextVar("apollo_quota_tickets")
 
 
 class QuotaTracker:
@@ -291,7 +272,7 @@ class QuotaTracker:
         if stale is None:
             block_lease, closing = self._blocks.admit(endpoint, self._clock())
             if block_lease is not None:
-                self._set_ticket(_Ticket(endpoint=endpoint, lease_id=block_lease, probe=False, batched=True))
+                self._set_ticket(Ticket(endpoint=endpoint, lease_id=block_lease, probe=False, batched=True))
                 return PacingDecision()
         lease_id = f"{self._token}-{next(self._lease_numbers)}"
         block_slots = self._batch if self._store.shared else 1
@@ -317,7 +298,7 @@ class QuotaTracker:
         if admission.slots:
             batched = admission.slots > 1
             self._set_ticket(
-                _Ticket(endpoint=endpoint, lease_id=lease_id, probe=admission.decision.probe, batched=batched)
+                Ticket(endpoint=endpoint, lease_id=lease_id, probe=admission.decision.probe, batched=batched)
             )
             if batched:
                 self._blocks.open(endpoint, lease_id, admission.slots, self._clock() + BLOCK_SECONDS)
@@ -334,7 +315,7 @@ class QuotaTracker:
     def _block_answered(
         self,
         endpoint: str,
-        ticket: _Ticket | None,
+        ticket: Ticket | None,
         windows: Mapping[str, WindowQuota] | None,
         *,
         close: bool = False,
@@ -383,7 +364,7 @@ class QuotaTracker:
             # Its lease expires by itself; the next request is refused until the store is back.
             _log.warning("%s", exc)
 
-    def _end_lease(self, record: EndpointRecord, ticket: _Ticket | None, *, answer: bool = False) -> None:
+    def _end_lease(self, record: EndpointRecord, ticket: Ticket | None, *, answer: bool = False) -> None:
         if ticket is not None and ticket.batched:
             return  # a block's lease ends when the block is settled
         if ticket is not None:
@@ -402,23 +383,14 @@ class QuotaTracker:
             mine.sort(key=lambda lease_id: (record.leases[lease_id].probe, int(lease_id.rsplit("-", 1)[1])))
             del record.leases[mine[0]]
 
-    def _ticket(self) -> _Ticket | None:
-        return _TICKETS.get({}).get(self._token)
+    def _ticket(self) -> Ticket | None:
+        return current_ticket(self._token)
 
-    def _set_ticket(self, ticket: _Ticket | None) -> None:
-        tickets = dict(_TICKETS.get({}))  # a new dict: contexts copied from this one keep theirs
-        if ticket is None:
-            tickets.pop(self._token, None)
-        else:
-            tickets[self._token] = ticket
-        _TICKETS.set(tickets)
+    def _set_ticket(self, ticket: Ticket | None) -> None:
+        set_ticket(self._token, ticket)
 
-    def _take_ticket(self, endpoint: str) -> _Ticket | None:
-        ticket = self._ticket()
-        if ticket is None or ticket.endpoint != endpoint:
-            return None
-        self._set_ticket(None)
-        return ticket
+    def _take_ticket(self, endpoint: str) -> Ticket | None:
+        return take_ticket(self._token, endpoint)
 
     def _exhausted(self, endpoint: str, window: str, reopens_in: float | None) -> ApolloQuotaExhaustedError:
         return quota_exhausted_error(

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -97,9 +98,16 @@ def quota_reserve_extra(extras: Mapping[str, Any], *, conn_id: str) -> dict[str,
     :param conn_id: named in error messages.
     """
     value = extras.get("quota_reserve")
-    if value is None or value == "":
+    if value is None or (isinstance(value, str) and not value.strip()):
         return {}
     example = '{"hour": 0.3, "day": 0.3}'
+    if isinstance(value, str):  # the connection form's text field holds the object as JSON
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ApolloConfigurationError(
+                f"Connection '{conn_id}': extra 'quota_reserve' is not valid JSON; use e.g. {example}."
+            ) from None
     if not isinstance(value, Mapping):
         raise ApolloConfigurationError(
             f"Connection '{conn_id}': extra 'quota_reserve' must be an object such as {example} "

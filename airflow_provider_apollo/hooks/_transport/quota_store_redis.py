@@ -60,6 +60,7 @@ _READ_ONLY = "?"
 # (JSON), its new version, the time to live in ms. Answers {saved 1|0, version, record, seconds,
 # microseconds}: the record only when not saved (the caller decides again on it).
 _COMPARE_AND_SET = """
+if redis.replicate_commands then redis.replicate_commands() end -- Redis < 5: TIME before a write
 local clock = redis.call('TIME')
 local stored = redis.call('HMGET', KEYS[1], 'v', 'r')
 local version = stored[1] or ''
@@ -154,8 +155,8 @@ class RedisQuotaStore:
     def _unreachable(self, exc: BaseException) -> QuotaStoreError:
         return QuotaStoreError(
             f"the Apollo quota store in Redis (Airflow connection '{self.redis_conn_id}') cannot be "
-            f"used: {type(exc).__name__}: {exc}. Check that Redis runs and that the connection's host, "
-            "port, password and db reach it from this worker"
+            f"used: {type(exc).__name__}: {exc}. Check that this Airflow connection exists, that Redis "
+            "runs, and that the connection's host, port, password and db reach it from this worker"
         )
 
     def _compare_and_set(self) -> Any:
