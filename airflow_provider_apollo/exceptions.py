@@ -84,6 +84,40 @@ class ApolloQuotaExhaustedError(ApolloRateLimitError):
     """An hourly or daily window is used up: waiting minutes would not help, so fail fast."""
 
 
+class ApolloQuotaFloorReached(ApolloQuotaExhaustedError):
+    """A low-priority task reached the share of a window kept for the others (``quota_reserve``).
+
+    Not a failure of Apollo's: the rest of the window belongs to normal-priority work.
+    Operators that can resume save their progress and stop; ``retry_after`` is the longest the
+    window can take to reopen (Apollo does not say when its windows reset).
+
+    :param left: requests the window had left, in flight ones deducted.
+    :param floor: requests the reserve keeps.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        retry_after: float | None = None,
+        window: str | None = None,
+        left: int | None = None,
+        floor: float | None = None,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, status_code=None, retry_after=retry_after, window=window)
+        self.left = left
+        self.floor = floor
+
+
+class ApolloQuotaStoreUnavailableError(ApolloError):
+    """The shared quota store (Redis) cannot be reached and per-process pacing was not asked for.
+
+    Raised before the request is sent: nothing was spent. Airflow's retries may help once the
+    store is back.
+    """
+
+
 class ApolloTransientError(ApolloError):
     """HTTP 5xx, a dropped connection or a timeout that outlived the retries.
 

@@ -59,7 +59,11 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": _INTEGRATION,
-                "python-modules": [f"{_PACKAGE}.triggers.job_postings", f"{_PACKAGE}.triggers.tasks"],
+                "python-modules": [
+                    f"{_PACKAGE}.triggers.job_postings",
+                    f"{_PACKAGE}.triggers.tasks",
+                    f"{_PACKAGE}.triggers.quota_window",
+                ],
             }
         ],
         "connection-types": [
@@ -100,10 +104,30 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Requests of one task in flight at once (1: one at a time).",
                     },
                     "quota_store": {
-                        "label": "Quota store directory",
+                        "label": "Quota store",
                         "schema": {"type": ["string", "null"]},
-                        "description": "Absolute directory where the workers of one host share this "
-                        "key's rate-limit windows (default $AIRFLOW_HOME/apollo-quota); none: per process.",
+                        "description": "Where workers share this key's rate-limit windows: an absolute "
+                        "directory for the workers of one host (default $AIRFLOW_HOME/apollo-quota), "
+                        "redis:<redis connection id> for every host of a Celery or Kubernetes deployment "
+                        "(needs airflow-provider-apollo[redis]), or none: per process.",
+                    },
+                    "quota_store_fallback": {
+                        "label": "If the quota store is unreachable",
+                        "schema": {"type": ["string", "null"], "enum": ["process", "fail"]},
+                        "description": "process: pace each process alone (with a warning); fail: fail the "
+                        "task before sending. Default: process for a directory, fail for Redis.",
+                    },
+                    "quota_reserve": {
+                        "label": "Quota reserve for normal priority",
+                        "schema": {"type": ["string", "null"]},
+                        "description": 'JSON such as {"hour": 0.3, "day": 0.3}: tasks with priority="low" '
+                        "stop when 30 % of the hourly or daily window is left.",
+                    },
+                    "quota_batch": {
+                        "label": "Quota admissions per store visit",
+                        "schema": {"type": ["integer", "null"], "default": 16, "minimum": 1},
+                        "description": "Admissions a process takes from the shared store at once while "
+                        "plenty of the window is left (1: ask the store for every request).",
                     },
                 },
                 "ui-field-behaviour": {
@@ -117,7 +141,10 @@ def get_provider_info() -> dict[str, Any]:
                         "auth_type": "api_key",
                         "max_quota_wait": "900",
                         "max_concurrency": "8",
-                        "quota_store": "$AIRFLOW_HOME/apollo-quota (or none)",
+                        "quota_store": "$AIRFLOW_HOME/apollo-quota, redis:redis_default, or none",
+                        "quota_store_fallback": "process (directory) / fail (Redis)",
+                        "quota_reserve": '{"hour": 0.3, "day": 0.3}',
+                        "quota_batch": "16",
                     },
                 },
             }

@@ -15,4 +15,6 @@ SCENARIOS = (
     "parse_cost",
     "memory",
     "hook_overhead",
+    "multi_host",
+    "quota_deferral",
 )

@@ -84,10 +84,12 @@ class EnrichJob:
 
     :param details: the people it enriches.
     :param time_scale: sandbox seconds per Apollo second (the baseline's backoff scale).
+    :param connection_json: this worker's own ``apollo_default`` (its host's quota store), if any.
     """
 
     details: list[dict[str, Any]]
     time_scale: float
+    connection_json: str | None = None
 
 
 #: ``run_side(quota_store=...)``: every provider process of the run shares one fresh store.
@@ -113,6 +115,8 @@ def provider_worker(job: EnrichJob, gate: StartGate) -> dict[str, Any]:
     :param gate: waits for the common start.
     """
     quiet_logging()
+    if job.connection_json is not None:
+        os.environ["AIRFLOW_CONN_APOLLO_DEFAULT"] = job.connection_json
     hook = provider_hook()
     started = gate()
     error = None
@@ -246,22 +250,43 @@ def run_side(
         extra = {"quota_store": directory if quota_store == SHARED_STORE else PER_PROCESS}
         connection = {**json.loads(sandbox.connection_json), "extra": extra}
         os.environ["AIRFLOW_CONN_APOLLO_DEFAULT"] = json.dumps(connection)
-        return _run_side(sandbox, worker, shares, window_seconds=window_seconds)
+        return run_prepared_side(sandbox, worker, shares, window_seconds=window_seconds)
 
 
-def _run_side(
-    sandbox: ApolloSandbox, worker: Any, shares: Sequence[list[dict[str, Any]]], *, window_seconds: float
+def run_prepared_side(
+    sandbox: ApolloSandbox,
+    worker: Any,
+    shares: Sequence[list[dict[str, Any]]],
+    *,
+    window_seconds: float,
+    connections: Sequence[str | None] | None = None,
+    before_start: Any = None,
 ) -> RunResult:
+    """:func:`run_side` with the connections already set: one per worker, or the environment's.
+
+    :param sandbox: the shared sandbox (its quota is reset at the start).
+    :param worker: :func:`provider_worker` or :func:`baseline_worker`.
+    :param shares: the people each worker enriches.
+    :param window_seconds: the window length.
+    :param connections: each worker's ``apollo_default`` as JSON (``None``: the environment's).
+    :param before_start: called just before the sandbox's windows restart.
+    """
     os.environ[f"AIRFLOW_CONN_{BASELINE_CONN_ID.upper()}"] = baseline_connection_json(
         sandbox.base_url, sandbox.api_key
     )
     sampler = WindowSampler(sandbox, window_seconds)
 
     def start_windows() -> None:
+        if before_start is not None:
+            before_start()  # e.g. empty the Redis store: the sandbox's windows restart now
         sandbox.reset()
         sampler.start()
 
-    jobs = [EnrichJob(details=list(share), time_scale=window_seconds / 60) for share in shares]
+    per_worker = connections or [None] * len(shares)
+    jobs = [
+        EnrichJob(details=list(share), time_scale=window_seconds / 60, connection_json=connection)
+        for share, connection in zip(shares, per_worker, strict=True)
+    ]
     started, reports = run_children(worker, jobs, before_start=start_windows, fork_server=True)
     per_window = sampler.stop()
     stats = sandbox.stats()

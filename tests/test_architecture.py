@@ -145,7 +145,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "transport": {"_api", "root"},
     "hooks": {"transport", "_api", "root"},
     "_airflow": {"_api", "root"},
-    "operators": {"hooks", "_airflow", "_api", "root"},
+    "operators": {"triggers", "hooks", "_airflow", "_api", "root"},  # deferrable operators defer to triggers
     "sensors": {"triggers", "hooks", "_airflow", "_api", "root"},
     "triggers": {"hooks", "_airflow", "_api", "root"},
     "sandbox": {"_api", "root"},

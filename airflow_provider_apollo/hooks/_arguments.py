@@ -70,7 +70,7 @@ def require_page(page: int) -> int:
 
 #: What ``hook_params`` of an operator, sensor or trigger may set: the keyword arguments of
 #: ``ApolloHook`` and ``ApolloAsyncHook`` after the connection id.
-HOOK_PARAMS = ("timeout", "max_retries")
+HOOK_PARAMS = ("timeout", "max_retries", "priority", "max_quota_wait")
 
 
 def check_hook_params(value: Any) -> dict[str, Any]:
@@ -100,5 +100,18 @@ def check_hook_params(value: Any) -> dict[str, Any]:
     if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
         raise ApolloConfigurationError(
             f"hook_params['max_retries'] must be a whole number from 0; got {retries!r}."
+        )
+    priority, quota_wait = value.get("priority"), value.get("max_quota_wait")
+    if priority is not None and priority not in ("low", "normal"):
+        raise ApolloConfigurationError(
+            f"hook_params['priority'] must be 'low' (exports and backfills, which leave the "
+            f"connection's quota_reserve to others) or 'normal'; got {priority!r}."
+        )
+    if quota_wait is not None and (
+        isinstance(quota_wait, bool) or not isinstance(quota_wait, (int, float)) or quota_wait < 0
+    ):
+        raise ApolloConfigurationError(
+            f"hook_params['max_quota_wait'] must be seconds from 0 (it can only lower the "
+            f"connection's max_quota_wait); got {quota_wait!r}."
         )
     return {key: item for key, item in value.items() if item is not None}

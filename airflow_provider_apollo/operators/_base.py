@@ -82,7 +82,18 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
     @cached_property
     def hook(self) -> ApolloHook:
         """The hook for ``apollo_conn_id``; built on first use, on the worker (after templating)."""
-        return ApolloHook(apollo_conn_id=self.apollo_conn_id, **check_hook_params(self.hook_params))
+        options = check_hook_params(self.hook_params)
+        for name, value in self.hook_options().items():
+            # Both may cap the in-place quota wait (a deferrable task caps it at max_quota_sleep):
+            # the shorter cap wins.
+            if name == "max_quota_wait" and name in options:
+                value = min(value, options[name])
+            options[name] = value
+        return ApolloHook(apollo_conn_id=self.apollo_conn_id, **options)
+
+    def hook_options(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`ApolloHook` beyond the connection id; subclasses add theirs."""
+        return {}
 
     def declare_output_asset(self, output_path: Any) -> None:
         """Add the Asset of a literal ``output_path`` to the outlets (a templated one has none).

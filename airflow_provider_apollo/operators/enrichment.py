@@ -25,6 +25,7 @@ from airflow_provider_apollo.hooks._transport.credit_budget import CreditBudget
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, format_credits, plural
 from airflow_provider_apollo.operators._people import match_details
+from airflow_provider_apollo.operators._quota_deferral import QuotaDeferringOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -37,7 +38,7 @@ PARTIAL_RESULTS_KEY = "partial_results"
 PersonKey = str
 
 
-class ApolloEnrichPeopleOperator(ApolloBaseOperator):
+class ApolloEnrichPeopleOperator(QuotaDeferringOperator):
     """Enrich people (emails, phones, employment) through ``people/bulk_match``, credit-aware.
 
     One result per input, in input order::
@@ -49,6 +50,10 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
     looked up first for free and returned from their contact record (so re-running a DAG on
     the same people spends 0 credits), the same person given twice is enriched once, and
     ``max_credits`` stops before a batch whose worst case could exceed the budget.
+
+    With ``deferrable=True``, an hourly or daily window that closes half-way is waited for in
+    the triggerer: the people already enriched are carried over and never paid for twice
+    (see "Deferred quota waits" in the operators guide).
 
     :param people: the people to enrich: people from ApolloSearchPeopleOperator (matched by
         their Apollo ``id``) or dicts with ``email``, ``hashed_email`` (MD5 or SHA-256 of the
@@ -70,6 +75,10 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
     :param output_path: write the results as JSON Lines to this local path or object-storage
         URL and return ``{"path", "count", <count per status>}`` instead. (templated)
     :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
+    :param deferrable: wait for a closed quota window in the triggerer, not a worker slot
+        (default from ``[operators] default_deferrable``).
+    :param max_quota_sleep: with ``deferrable``, the longest quota wait slept in the worker (s).
+    :param max_quota_deferrals: with ``deferrable``, how many quota deferrals one try may make.
     """
 
     template_fields: Sequence[str] = (
@@ -108,6 +117,86 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
         self.declare_output_asset(output_path)
 
     def _execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
+        return self._run(context, {})
+
+    def resume(self, context: Context, progress: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
+        """Go on after a quota deferral: the people already looked up or enriched are not sent again."""
+        return self._run(context, progress)
+
+    def _run(self, context: Context, progress: Mapping[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
+        people, details, max_credits, output_path, webhook_url = self._checked_arguments()
+        keys = [same_person_key(detail) for detail in details]
+        details_by_key = dict(zip(reversed(keys), reversed(details), strict=True))  # first occurrence wins
+        unique_keys = unique(keys)
+
+        carried = _Progress.load(progress)
+        if progress:
+            self.log.info(
+                "Resuming after a quota wait: %s already looked up, %d people already enriched "
+                "for %s credits; they are not sent again.",
+                plural(len(carried.existing or {}), "existing contact"),
+                len(carried.enriched),
+                format_credits(carried.spent),
+            )
+        existing: dict[PersonKey, dict[str, Any]] | None = carried.existing
+        enriched: dict[PersonKey, dict[str, Any] | None] = dict(carried.enriched)
+        # The budget is the task's: what earlier attempts of this try spent counts against it.
+        budget = CreditBudget(None if max_credits is None else max(max_credits - carried.spent, 0))
+        try:
+            if existing is None:
+                existing = self._existing_contacts(unique_keys, details_by_key)
+            found = existing
+            to_enrich = [key for key in unique_keys if key not in found and key not in enriched]
+            self._enrich(to_enrich, details_by_key, enriched, budget, webhook_url)
+        except ApolloError as error:
+            if self.defers_for(error):
+                spent = carried.spent + self.hook.credits_spent
+                self.defer_for_quota(error, _Progress(existing, enriched, spent).dump(progress))
+            if enriched:
+                results = self._results(people, keys, existing or {}, enriched)
+                self._keep_partial_results(context, results, output_path)
+                self.log.error(
+                    "Apollo failed after %s had been enriched (%s); their results are in XCom "
+                    "key %r of this task.",
+                    plural(len(enriched), "person"),
+                    budget.describe(),
+                    PARTIAL_RESULTS_KEY,
+                )
+            raise
+
+        results = self._results(people, keys, found, enriched)
+        counts = _count(results, PERSON_STATUSES)
+        outcome = (
+            f"Enriched {len(people)} {'person' if len(people) == 1 else 'people'}: "
+            f"{counts['matched']} matched, {counts['not_found']} not found, "
+            f"{plural(counts['existing_contact'], 'existing contact')}"
+        )
+        if counts["skipped_budget"]:
+            outcome += f", {counts['skipped_budget']} skipped for the budget of {max_credits} credits"
+        if len(unique_keys) < len(people):
+            outcome += f" ({plural(len(people) - len(unique_keys), 'repeated input')} paid for once)"
+        if budget.at_risk:
+            outcome += f"; charged {budget.describe()}"
+        if carried.spent:
+            outcome += f" ({format_credits(carried.spent)} credits were spent before a quota wait)"
+        self.log_summary(outcome)
+
+        if counts["skipped_budget"] and self.on_budget_exhausted == "fail":
+            self._keep_partial_results(context, results, output_path)
+            raise ApolloBudgetExceededError(
+                f"max_credits={max_credits} would be exceeded: {counts['skipped_budget']} of "
+                f"{len(people)} people were not enriched ({counts['matched']} matched, "
+                f"{counts['not_found']} not found, {counts['existing_contact']} existing contacts; "
+                f"{budget.describe()} spent). The results already paid for "
+                f"are in XCom key {PARTIAL_RESULTS_KEY!r} of this task. Raise max_credits, or set "
+                "on_budget_exhausted='skip' to let the task succeed with them marked skipped_budget."
+            )
+        return _deliver(results, output_path, counts)
+
+    def _checked_arguments(
+        self,
+    ) -> tuple[list[Mapping[str, Any]], list[dict[str, str]], int | None, str | None, str | None]:
+        """The rendered arguments, checked before anything is sent (or a credit spent)."""
         people = as_mapping_list("people", self.people)
         details = [match_details(f"people[{index}]", person) for index, person in enumerate(people)]
         max_credits = optional_int("max_credits", self.max_credits, minimum=0)
@@ -124,56 +213,7 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
                 "reveal_phone_number=True needs webhook_url: Apollo delivers phone numbers later, "
                 "to that URL. Set webhook_url or leave reveal_phone_number False."
             )
-
-        keys = [same_person_key(detail) for detail in details]
-        details_by_key = dict(zip(reversed(keys), reversed(details), strict=True))  # first occurrence wins
-        unique_keys = unique(keys)
-
-        existing = self._existing_contacts(unique_keys, details_by_key)
-        to_enrich = [key for key in unique_keys if key not in existing]
-        enriched: dict[PersonKey, dict[str, Any] | None] = {}
-        budget = CreditBudget(max_credits)
-        try:
-            self._enrich(to_enrich, details_by_key, enriched, budget, webhook_url)
-        except ApolloError:
-            if enriched:
-                results = self._results(people, keys, existing, enriched)
-                self._keep_partial_results(context, results, output_path)
-                self.log.error(
-                    "Apollo failed after %s had been enriched (%s); their results are in XCom "
-                    "key %r of this task.",
-                    plural(len(enriched), "person"),
-                    budget.describe(),
-                    PARTIAL_RESULTS_KEY,
-                )
-            raise
-
-        results = self._results(people, keys, existing, enriched)
-        counts = _count(results, PERSON_STATUSES)
-        outcome = (
-            f"Enriched {len(people)} {'person' if len(people) == 1 else 'people'}: "
-            f"{counts['matched']} matched, {counts['not_found']} not found, "
-            f"{plural(counts['existing_contact'], 'existing contact')}"
-        )
-        if counts["skipped_budget"]:
-            outcome += f", {counts['skipped_budget']} skipped for the budget of {max_credits} credits"
-        if len(unique_keys) < len(people):
-            outcome += f" ({plural(len(people) - len(unique_keys), 'repeated input')} paid for once)"
-        if budget.at_risk:
-            outcome += f"; charged {budget.describe()}"
-        self.log_summary(outcome)
-
-        if counts["skipped_budget"] and self.on_budget_exhausted == "fail":
-            self._keep_partial_results(context, results, output_path)
-            raise ApolloBudgetExceededError(
-                f"max_credits={max_credits} would be exceeded: {counts['skipped_budget']} of "
-                f"{len(people)} people were not enriched ({counts['matched']} matched, "
-                f"{counts['not_found']} not found, {counts['existing_contact']} existing contacts; "
-                f"{budget.describe()} spent). The results already paid for "
-                f"are in XCom key {PARTIAL_RESULTS_KEY!r} of this task. Raise max_credits, or set "
-                "on_budget_exhausted='skip' to let the task succeed with them marked skipped_budget."
-            )
-        return _deliver(results, output_path, counts)
+        return people, details, max_credits, output_path, webhook_url
 
     def _existing_contacts(
         self, keys: Sequence[PersonKey], details_by_key: Mapping[PersonKey, Mapping[str, str]]
@@ -304,6 +344,46 @@ class ApolloEnrichOrganizationsOperator(ApolloBaseOperator):
             f"{counts['not_found']} not found"
         )
         return _deliver(results, output_path, counts)
+
+
+class _Progress:
+    """What an enrichment had done when it deferred for quota, as JSON for ``next_kwargs``.
+
+    :param existing: the people found among the team's contacts (``None``: not looked up yet).
+    :param enriched: the people enriched (``None``: Apollo found no one; paid for all the same).
+    :param spent: credits spent before the deferral, over all the attempts of this try.
+    """
+
+    def __init__(
+        self,
+        existing: Mapping[PersonKey, dict[str, Any]] | None,
+        enriched: Mapping[PersonKey, dict[str, Any] | None],
+        spent: float,
+    ) -> None:
+        self.existing = None if existing is None else dict(existing)
+        self.enriched = dict(enriched)
+        self.spent = spent
+
+    @classmethod
+    def load(cls, progress: Mapping[str, Any]) -> _Progress:
+        """From what :meth:`dump` wrote (an empty mapping for a fresh start)."""
+        existing = progress.get("existing")
+        return cls(
+            None if existing is None else {str(key): record for key, record in existing},
+            {str(key): record for key, record in progress.get("enriched", ())},
+            float(progress.get("credits_spent", 0.0)),
+        )
+
+    def dump(self, previous: Mapping[str, Any]) -> dict[str, Any]:
+        """JSON-able: ``[identity key, record]`` rows; ``previous``'s other keys kept."""
+        return {
+            **previous,
+            "existing": None
+            if self.existing is None
+            else [[key, record] for key, record in self.existing.items()],
+            "enriched": [[key, record] for key, record in self.enriched.items()],
+            "credits_spent": self.spent,
+        }
 
 
 def _domain_of(item: Any) -> Any:

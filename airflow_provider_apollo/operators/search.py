@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_apollo._airflow.arguments import optional_int, required_int, required_mapping
 from airflow_provider_apollo._airflow.output import checked_output_path, write_json_lines
 from airflow_provider_apollo._api.limits import DISPLAY_CAP, MAX_PER_PAGE
+from airflow_provider_apollo.exceptions import ApolloError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
+from airflow_provider_apollo.operators._base import plural
+from airflow_provider_apollo.operators._quota_deferral import QuotaDeferringOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -20,8 +22,12 @@ if TYPE_CHECKING:
 #: Apollo shows at most 500 pages of 100 records for one people or organization query.
 
 
-class _SearchOperator(ApolloBaseOperator):
-    """What both searches share: arguments, checks, paging into XCom or a file."""
+class _SearchOperator(QuotaDeferringOperator):
+    """What both searches share: arguments, checks, paging into XCom or a file.
+
+    With ``deferrable=True`` a closed hourly or daily window is waited for in the triggerer;
+    the pages already read are carried over and the search goes on from the next page.
+    """
 
     template_fields: Sequence[str] = ("filters", "max_records", "output_path", "apollo_conn_id")
     template_fields_renderers = {"filters": "json"}
@@ -47,6 +53,13 @@ class _SearchOperator(ApolloBaseOperator):
         self.declare_output_asset(output_path)
 
     def _execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
+        return self._run(context, {})
+
+    def resume(self, context: Context, progress: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
+        """Go on after a quota deferral from the page after the last one read."""
+        return self._run(context, progress)
+
+    def _run(self, context: Context, progress: Mapping[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
         filters = required_mapping("filters", self.filters)
         max_records = optional_int("max_records", self.max_records, minimum=1)
         per_page = required_int("per_page", self.per_page, minimum=1, maximum=MAX_PER_PAGE)
@@ -55,16 +68,42 @@ class _SearchOperator(ApolloBaseOperator):
             # Fewer, smaller pages when only a few records are wanted (organization pages cost credits).
             per_page = min(per_page, max_records)
 
+        carried: list[dict[str, Any]] = list(progress.get("records", ()))
+        first_page = int(progress.get("next_page", 1))
+        if progress:
+            self.log.info(
+                "Resuming after a quota wait at page %d, %d %s already read.",
+                first_page,
+                len(carried),
+                self.noun,
+            )
+        fetched: list[dict[str, Any]] = []
         # The hook checks the filter names when the iterator starts, before its first request;
         # nothing (not even the output file) is created before that.
-        records = self.iter_records(filters, max_records=max_records, per_page=per_page)
+        records = self._carried_then_fetched(
+            carried, fetched, filters, max_records=max_records, per_page=per_page, first_page=first_page
+        )
         result: list[dict[str, Any]] | dict[str, Any]
-        if output_path is not None:
-            path, count = write_json_lines(output_path, records)
-            result = {"path": path, "count": count}
-        else:
-            result = list(records)
-            count = len(result)
+        try:
+            if output_path is not None:
+                path, count = write_json_lines(output_path, records)
+                result = {"path": path, "count": count}
+            else:
+                result = list(records)
+                count = len(result)
+        except ApolloError as error:
+            if self.defers_for(error):
+                # Pages are handed out whole, so what was fetched ends on a page boundary.
+                pages = len(fetched) // per_page
+                self.defer_for_quota(
+                    error,
+                    {
+                        **progress,
+                        "records": carried + fetched[: pages * per_page],
+                        "next_page": first_page + pages,
+                    },
+                )
+            raise
 
         if count >= DISPLAY_CAP and (max_records is None or max_records > DISPLAY_CAP):
             self.log.warning(
@@ -100,11 +139,30 @@ class _SearchOperator(ApolloBaseOperator):
             )
         return hint
 
+    def _carried_then_fetched(
+        self,
+        carried: list[dict[str, Any]],
+        fetched: list[dict[str, Any]],
+        filters: Mapping[str, Any],
+        *,
+        max_records: int | None,
+        per_page: int,
+        first_page: int,
+    ) -> Iterator[dict[str, Any]]:
+        """The records read before a quota wait, then the next pages' (also kept in ``fetched``)."""
+        yield from carried
+        left = None if max_records is None else max_records - len(carried)
+        if left is not None and left <= 0:
+            return
+        for record in self.iter_records(filters, max_records=left, per_page=per_page, first_page=first_page):
+            fetched.append(record)
+            yield record
+
     @abstractmethod
     def iter_records(
-        self, filters: Mapping[str, Any], *, max_records: int | None, per_page: int
+        self, filters: Mapping[str, Any], *, max_records: int | None, per_page: int, first_page: int
     ) -> Iterator[dict[str, Any]]:
-        """The matching records, page after page (the endpoint is the subclass's)."""
+        """The matching records, page after page from ``first_page`` (the endpoint is the subclass's)."""
 
     @abstractmethod
     def describe_outcome(self, count: int, per_page: int) -> str:
@@ -127,6 +185,10 @@ class ApolloSearchPeopleOperator(_SearchOperator):
     :param output_path: write the people as JSON Lines to this local path or object-storage URL
         and return ``{"path", "count"}`` instead of the list. (templated)
     :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
+    :param deferrable: wait for a closed quota window in the triggerer, not a worker slot
+        (default from ``[operators] default_deferrable``).
+    :param max_quota_sleep: with ``deferrable``, the longest quota wait slept in the worker (s).
+    :param max_quota_deferrals: with ``deferrable``, how many quota deferrals one try may make.
     :return: the people (Apollo person records) or ``{"path", "count"}``.
     """
 
@@ -152,9 +214,11 @@ class ApolloSearchPeopleOperator(_SearchOperator):
         )
 
     def iter_records(
-        self, filters: Mapping[str, Any], *, max_records: int | None, per_page: int
+        self, filters: Mapping[str, Any], *, max_records: int | None, per_page: int, first_page: int
     ) -> Iterator[dict[str, Any]]:
-        return self.hook.iter_people(filters, max_records=max_records, per_page=per_page)
+        return self.hook.iter_people(
+            filters, max_records=max_records, per_page=per_page, first_page=first_page
+        )
 
     def describe_outcome(self, count: int, per_page: int) -> str:
         return f"Found {count} {'person' if count == 1 else 'people'}"
@@ -174,15 +238,21 @@ class ApolloSearchOrganizationsOperator(_SearchOperator):
     :param output_path: write the organizations as JSON Lines to this local path or
         object-storage URL and return ``{"path", "count"}`` instead of the list. (templated)
     :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
+    :param deferrable: wait for a closed quota window in the triggerer, not a worker slot
+        (default from ``[operators] default_deferrable``).
+    :param max_quota_sleep: with ``deferrable``, the longest quota wait slept in the worker (s).
+    :param max_quota_deferrals: with ``deferrable``, how many quota deferrals one try may make.
     :return: the organizations (and accounts) found, or ``{"path", "count"}``.
     """
 
     noun = "organizations"
 
     def iter_records(
-        self, filters: Mapping[str, Any], *, max_records: int | None, per_page: int
+        self, filters: Mapping[str, Any], *, max_records: int | None, per_page: int, first_page: int
     ) -> Iterator[dict[str, Any]]:
-        return self.hook.iter_organizations(filters, max_records=max_records, per_page=per_page)
+        return self.hook.iter_organizations(
+            filters, max_records=max_records, per_page=per_page, first_page=first_page
+        )
 
     def describe_outcome(self, count: int, per_page: int) -> str:
         pages = max(1, math.ceil(count / per_page))

@@ -10,9 +10,11 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_apollo.exceptions import ApolloQuotaExhaustedError
 from airflow_provider_apollo.hooks._arguments import check_hook_params
 from airflow_provider_apollo.hooks.async_apollo import ApolloAsyncHook
 from airflow_provider_apollo.triggers._events import error_event, success_event
+from airflow_provider_apollo.triggers.quota_window import seconds_until_reopening
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,11 @@ class ApolloPollingTrigger(BaseTrigger):
 
     The sensor looked once on the worker just before deferring, so the trigger waits one
     interval before its first look: deferring never spends a second credit at once.
-    Any error ends the wait with an ``error`` event (its class travels by
-    name, so ``execute_complete`` raises the same error the poking path would). The wait's
-    deadline is the sensor's ``timeout``, passed to ``defer()``: Airflow enforces it.
+    A closed hourly or daily window (``ApolloQuotaExhaustedError``) does not end the wait: the
+    trigger sleeps until the window reopens (no worker slot is held) and looks again. Any other
+    error ends the wait with an ``error`` event (its class travels by name, so
+    ``execute_complete`` raises the same error the poking path would). The wait's deadline is
+    the sensor's ``timeout``, passed to ``defer()``: Airflow enforces it.
 
     :param apollo_conn_id: Airflow connection of type ``apollo``.
     :param poll_interval: seconds between two looks.
@@ -67,11 +71,29 @@ class ApolloPollingTrigger(BaseTrigger):
         hook = self._hook()
         try:
             async with hook:
+                delay = self.poll_interval
                 while True:
-                    await self._sleep(self.poll_interval)
+                    await self._sleep(delay)
+                    delay = self.poll_interval
                     polls += 1
                     credits_before = hook.credits_spent
-                    outcome = await self.poll(hook)
+                    try:
+                        outcome = await self.poll(hook)
+                    except ApolloQuotaExhaustedError as exc:
+                        # Waiting here holds no worker slot: wait for the window, then look
+                        # again, rather than failing the sensor (whose retry would probe the
+                        # closed window again). The sensor's timeout still bounds the wait.
+                        reopens_in = seconds_until_reopening(exc)
+                        if reopens_in is None:
+                            raise
+                        self.log.warning(
+                            "Poll %d: %s Waiting %.0f s in the triggerer for it to reopen.",
+                            polls,
+                            exc,
+                            reopens_in,
+                        )
+                        delay = reopens_in + 1.0  # arrive just after the reopening
+                        continue
                     self.log.info(
                         "Poll %d: %s; %g credits spent by this poll, %g since deferral.",
                         polls,

@@ -29,7 +29,9 @@ def test_people_search_returns_the_people_and_logs_calls(hook, attach, context, 
 
     assert result == _people(3)
     # Three wanted: one page of three, not a page of 100.
-    hook.iter_people.assert_called_once_with({"person_titles": ["VP Sales"]}, max_records=3, per_page=3)
+    hook.iter_people.assert_called_once_with(
+        {"person_titles": ["VP Sales"]}, max_records=3, per_page=3, first_page=1
+    )
     assert "Found 3 people; 0 credits spent in 1 call." in capsys.readouterr().out
 
 
@@ -38,7 +40,7 @@ def test_people_search_max_records_none_means_everything(hook, attach, context):
     op = attach(ApolloSearchPeopleOperator(task_id="s", filters={}, max_records=None))
 
     assert len(op.execute(context)) == 250
-    hook.iter_people.assert_called_once_with({}, max_records=None, per_page=100)
+    hook.iter_people.assert_called_once_with({}, max_records=None, per_page=100, first_page=1)
 
 
 def test_unknown_filter_key_fails_and_no_output_file_is_written(hook, attach, context, tmp_path):
@@ -171,7 +173,7 @@ def test_rendered_max_records_string_is_accepted(hook, attach, context):
     hook.iter_people.return_value = iter(_people(2))
     op = attach(ApolloSearchPeopleOperator(task_id="s", filters={}, max_records="20"))
     op.execute(context)
-    hook.iter_people.assert_called_once_with({}, max_records=20, per_page=20)
+    hook.iter_people.assert_called_once_with({}, max_records=20, per_page=20, first_page=1)
 
 
 def test_organization_search_logs_pages_and_credits(hook: MagicMock, attach, context, capsys):
@@ -195,7 +197,7 @@ def test_organization_search_logs_pages_and_credits(hook: MagicMock, attach, con
 
     assert result == organizations
     hook.iter_organizations.assert_called_once_with(
-        {"organization_locations": ["Berlin"]}, max_records=None, per_page=100
+        {"organization_locations": ["Berlin"]}, max_records=None, per_page=100, first_page=1
     )
     assert (
         "Found 230 organizations in 3 pages of up to 100; 3 credits spent in 3 calls."

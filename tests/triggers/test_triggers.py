@@ -185,3 +185,34 @@ class TestSameResultOnBothPaths:
         (event,) = await events_of(trigger)
         assert poked.xcom_value == event["data"]
         assert json.loads(transport.requests[0].content) == sent_by_poke
+
+
+async def test_a_closed_hourly_window_is_waited_out_in_the_triggerer_then_polled_again(
+    wire: Any, make_page: Any, make_posting: Any, fake_sleep: Any
+) -> None:
+    """A sensor's trigger that meets a closed window sleeps until it reopens instead of failing."""
+    answers = iter(["closed", "open"])
+    new = make_posting("jp2", "Sales Director", "2026-03-02T10:00:00.000+00:00")
+
+    def apollo(request: httpx.Request) -> httpx.Response:
+        org = request.url.path.split("/")[-2]
+        if org == ORG_A and next(answers) == "closed":
+            return httpx.Response(
+                429,
+                json={
+                    "message": "The maximum number of api calls allowed for "
+                    "api/v1/organizations/{id}/job_postings is 400 times per hour."
+                },
+                headers={"retry-after": "1800"},
+            )
+        return make_page(POSTINGS_KEY, [new] if org == ORG_B else [])
+
+    trigger = postings_trigger()
+    wire(trigger, apollo)
+    (event,) = await events_of(trigger)
+
+    assert event["status"] == "success"
+    assert event["data"][0]["organization_id"] == ORG_B
+    # One interval before the first look, the closed window's 1800 s (+1), then the next look.
+    assert 1800 < fake_sleep.waits[1] <= 1802
+    assert fake_sleep.waits[0] == 3600 and len(fake_sleep.waits) == 2

@@ -57,15 +57,21 @@ class OrganizationsAPI(BulkEnrichment, ProspectSearches):
         return self._prospect_page(ORGANIZATION_SEARCH, filters, page, per_page)
 
     def iter_organizations(
-        self, filters: Mapping[str, Any], *, max_records: int | None = None, per_page: int = MAX_PER_PAGE
+        self,
+        filters: Mapping[str, Any],
+        *,
+        max_records: int | None = None,
+        per_page: int = MAX_PER_PAGE,
+        first_page: int = 1,
     ) -> Iterator[dict[str, Any]]:
         """Every matching organization (``organizations`` then ``accounts`` of each page).
 
         :param filters: organization search filters.
         :param max_records: stop after this many (``None``: all Apollo shows). Each page costs 1 credit.
         :param per_page: 1..100.
+        :param first_page: the page to start from (to resume a search after its last full page).
         """
-        return self._prospect_walk(ORGANIZATION_SEARCH, filters, max_records, per_page)
+        return self._prospect_walk(ORGANIZATION_SEARCH, filters, max_records, per_page, first_page)
 
     def enrich_organization(self, domain: str) -> dict[str, Any] | None:
         """``GET /organizations/enrich?domain=``; ``None`` when Apollo answers ``{}``.

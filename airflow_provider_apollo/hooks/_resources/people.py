@@ -85,6 +85,7 @@ class PeopleAPI(BulkEnrichment, ProspectSearches):
         *,
         max_records: int | None = None,
         per_page: int = MAX_PER_PAGE,
+        first_page: int = 1,
     ) -> Iterator[dict[str, Any]]:
         """Every matching person, page after page, up to ``max_records`` and the 50,000 cap.
 
@@ -94,8 +95,9 @@ class PeopleAPI(BulkEnrichment, ProspectSearches):
         :param filters: people search filters.
         :param max_records: stop after this many people (``None``: all Apollo shows).
         :param per_page: 1..100 (100 reaches the 50,000 cap in 500 pages).
+        :param first_page: the page to start from (to resume a search after its last full page).
         """
-        return self._prospect_walk(PEOPLE_SEARCH, filters, max_records, per_page)
+        return self._prospect_walk(PEOPLE_SEARCH, filters, max_records, per_page, first_page)
 
     def enrich_person(
         self,

@@ -70,7 +70,12 @@ class ProspectSearches(ApolloSyncClient):
         return answer_object(answer, f"POST {search.path}")
 
     def _prospect_walk(
-        self, search: ProspectSearch, filters: Mapping[str, Any], max_records: int | None, per_page: int
+        self,
+        search: ProspectSearch,
+        filters: Mapping[str, Any],
+        max_records: int | None,
+        per_page: int,
+        first_page: int = 1,
     ) -> Iterator[dict[str, Any]]:
         query = PagedQuery(
             "POST",
@@ -83,5 +88,6 @@ class ProspectSearches(ApolloSyncClient):
             max_pages=SEARCH_PAGE_CAP,
             split_hint=search.split_hint,
             credits_per_page=search.credits_per_page,
+            first_page=first_page,
         )
         yield from self._iter_pages(query)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_apollo._api.endpoints import normalize_path, path_template
+from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks._transport.api_call import ApiCall
 from airflow_provider_apollo.hooks._transport.connection import (
     ApolloConnectionConfig,
@@ -22,8 +23,9 @@ from airflow_provider_apollo.hooks._transport.connection import (
     read_connection,
 )
 from airflow_provider_apollo.hooks._transport.pagination import PageProgress
-from airflow_provider_apollo.hooks._transport.quota import PROBE_POLL_SECONDS, QuotaTracker
-from airflow_provider_apollo.hooks._transport.quota_store import quota_store_for
+from airflow_provider_apollo.hooks._transport.quota import PRIORITIES, Priority, QuotaTracker
+from airflow_provider_apollo.hooks._transport.quota_admission import PROBE_POLL_SECONDS
+from airflow_provider_apollo.hooks._transport.quota_store_choice import quota_store_for
 from airflow_provider_apollo.hooks._transport.rate_limit_headers import QuotaStatus
 from airflow_provider_apollo.hooks._transport.retry import RetryPolicy
 
@@ -50,6 +52,12 @@ class ApolloClientBase(BaseHook):
     :param apollo_conn_id: Airflow connection of type ``apollo``; the password is the API key.
     :param timeout: seconds per request; overrides the connection extra ``timeout`` (default 30).
     :param max_retries: retries for 429/5xx/connection errors; overrides extra ``max_retries`` (default 5).
+    :param priority: the quota class of every call of this hook: ``"normal"``, or ``"low"`` for
+        exports and backfills, which stop (``ApolloQuotaFloorReached``) where the connection extra
+        ``quota_reserve`` keeps the rest of a window for normal-priority tasks.
+    :param max_quota_wait: the longest wait (seconds) for a closed window in this process; lowers
+        (never raises) the connection extra ``max_quota_wait``. Deferrable operators set it so a
+        long wait raises ``ApolloQuotaExhaustedError`` and is spent in the triggerer instead.
     """
 
     conn_name_attr = "apollo_conn_id"
@@ -63,11 +71,20 @@ class ApolloClientBase(BaseHook):
         *,
         timeout: float | None = None,
         max_retries: int | None = None,
+        priority: Priority = "normal",
+        max_quota_wait: float | None = None,
     ) -> None:
         super().__init__()
+        if priority not in PRIORITIES:
+            raise ApolloConfigurationError(
+                f'priority must be one of {", ".join(map(repr, PRIORITIES))} ("low" for exports and '
+                f"backfills that leave the connection's quota_reserve to others), got {priority!r}."
+            )
+        self.priority: Priority = priority
         self.apollo_conn_id = apollo_conn_id
         self._timeout_override = timeout
         self._max_retries_override = max_retries
+        self._max_quota_wait_cap = max_quota_wait
         self._clock: Callable[[], float] = time.monotonic
         self._counters_lock = threading.Lock()
         self._requests_sent = 0
@@ -91,15 +108,30 @@ class ApolloClientBase(BaseHook):
     def _quota_for(self, config: ApolloConnectionConfig, *, shared: bool) -> QuotaTracker:
         """The quota tracker, created once; ``shared`` uses the host's store (extra ``quota_store``).
 
-        The triggers' async hook paces alone: a store call is a short SQLite transaction that
-        would block the triggerer's event loop, and a trigger polls a few times an hour.
+        The triggers' async hook paces alone: a store call is a short SQLite transaction (or a
+        Redis round trip) that would block the triggerer's event loop, and a trigger polls a few
+        times an hour. It keeps its priority and reserve all the same.
         """
         if self._quota is None:
             store = None
             if shared:
                 store = quota_store_for(config.api_key, config.quota_store, timeout=config.timeout)
-            self._quota = QuotaTracker(max_quota_wait=config.max_quota_wait, clock=self._clock, store=store)
+            self._quota = QuotaTracker(
+                max_quota_wait=self._max_quota_wait(config),
+                clock=self._clock,
+                store=store,
+                fallback=config.quota_store_fallback,
+                priority=self.priority,
+                reserve=config.quota_reserve,
+                batch=config.quota_batch,
+            )
         return self._quota
+
+    def _max_quota_wait(self, config: ApolloConnectionConfig) -> float:
+        """The connection's ``max_quota_wait``, lowered by the constructor's cap when one is given."""
+        if self._max_quota_wait_cap is None:
+            return config.max_quota_wait
+        return min(config.max_quota_wait, self._max_quota_wait_cap)
 
     # ------------------------------------------------------------------ counters
     @property

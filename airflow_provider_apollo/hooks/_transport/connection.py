@@ -13,9 +13,11 @@ Rules (documented in docs/hook.md):
   clear text.
 * extras: a JSON object with ``timeout`` (seconds, default 30), ``max_retries`` (default 5),
   ``auth_type`` (``api_key`` | ``oauth``), ``max_quota_wait`` (seconds, default 900),
-  ``max_concurrency`` (requests of one task in flight at once, default 8), ``quota_store``
-  (an absolute directory where the processes of one host share what they learn of the key's
-  rate-limit windows, default ``$AIRFLOW_HOME/apollo-quota``; ``"none"`` keeps it per process).
+  ``max_concurrency`` (requests of one task in flight at once, default 8), and the quota
+  extras read by ``quota_extras.py``: ``quota_store`` (an absolute directory where the
+  processes of one host share what they learn of the key's rate-limit windows, default
+  ``$AIRFLOW_HOME/apollo-quota``; ``"redis:<redis conn id>"`` for every host; ``"none"`` keeps
+  it per process), ``quota_store_fallback``, ``quota_reserve``, ``quota_batch``.
   Extras that are not a JSON object are refused rather than silently replaced by the defaults.
 """
 
@@ -30,6 +32,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.hooks._transport import quota_extras
 from airflow_provider_apollo.hooks._transport import quota_store as stores
 
 DEFAULT_BASE_URL = "https://api.apollo.io"
@@ -41,8 +44,7 @@ DEFAULT_MAX_QUOTA_WAIT = 900.0
 #: at a few seconds of latency per bulk call; the quota tracker still admits each one.
 DEFAULT_MAX_CONCURRENCY = 8
 AUTH_TYPES: tuple[str, ...] = ("api_key", "oauth")
-#: The ``quota_store`` extra that keeps quota knowledge per process.
-NO_QUOTA_STORE = "none"
+NO_QUOTA_STORE = quota_extras.NO_QUOTA_STORE
 
 AuthType = Literal["api_key", "oauth"]
 
@@ -76,7 +78,10 @@ class ApolloConnectionConfig:
     :param max_quota_wait: the longest wait (seconds) for a rate-limit window to reopen.
     :param max_concurrency: requests of one task in flight at once (1: one at a time).
     :param quota_store: directory of the store the host's processes share for this key's
-        windows (``None``: each process paces alone).
+        windows, or the Redis connection every host shares (``None``: each process paces alone).
+    :param quota_store_fallback: pace per process when the store cannot be used (else fail).
+    :param quota_reserve: per window, the share that low-priority tasks leave to the others.
+    :param quota_batch: admissions taken from a shared store at once while plenty is left.
     """
 
     conn_id: str
@@ -87,7 +92,12 @@ class ApolloConnectionConfig:
     max_retries: int = DEFAULT_MAX_RETRIES
     max_quota_wait: float = DEFAULT_MAX_QUOTA_WAIT
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    quota_store: Path | None = field(default_factory=lambda: stores.default_store_directory())
+    quota_store: Path | stores.RedisStoreRef | None = field(
+        default_factory=lambda: stores.default_store_directory()
+    )
+    quota_store_fallback: bool = True
+    quota_reserve: Mapping[str, float] = field(default_factory=dict)
+    quota_batch: int = quota_extras.DEFAULT_QUOTA_BATCH
 
     def __repr__(self) -> str:
         # The dataclass repr would print the key; tracebacks and debuggers show reprs.
@@ -95,7 +105,9 @@ class ApolloConnectionConfig:
             f"ApolloConnectionConfig(conn_id={self.conn_id!r}, base_url={self.base_url!r}, "
             f"auth_type={self.auth_type!r}, timeout={self.timeout!r}, "
             f"max_retries={self.max_retries!r}, max_quota_wait={self.max_quota_wait!r}, "
-            f"max_concurrency={self.max_concurrency!r}, quota_store={self.quota_store!r})"
+            f"max_concurrency={self.max_concurrency!r}, quota_store={self.quota_store!r}, "
+            f"quota_store_fallback={self.quota_store_fallback!r}, quota_reserve={self.quota_reserve!r}, "
+            f"quota_batch={self.quota_batch!r})"
         )
 
     def auth_headers(self) -> dict[str, str]:
@@ -190,25 +202,6 @@ def _int_extra(extras: Mapping[str, Any], name: str, default: int, *, conn_id: s
     return number
 
 
-def _quota_store_extra(extras: Mapping[str, Any], *, conn_id: str) -> Path | None:
-    value = extras.get("quota_store")
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return stores.default_store_directory()
-    hint = f'an absolute directory path, or "{NO_QUOTA_STORE}" to keep quota knowledge per process'
-    if not isinstance(value, str):
-        raise ApolloConfigurationError(f"Connection '{conn_id}': extra 'quota_store' must be {hint}.")
-    text = value.strip()
-    if text.lower() == NO_QUOTA_STORE:
-        return None
-    directory = Path(text).expanduser()
-    if not directory.is_absolute():
-        # Workers start in different directories: a relative path would split the store.
-        raise ApolloConfigurationError(
-            f"Connection '{conn_id}': extra 'quota_store' must be {hint}; got the relative path {text!r}."
-        )
-    return directory
-
-
 def read_extras(conn: ConnectionLike, *, conn_id: str) -> Mapping[str, Any]:
     """The connection's extras as a mapping, refusing extras that are not a JSON object.
 
@@ -297,6 +290,13 @@ def read_connection(
             f"Connection '{conn_id}': max_concurrency must be 1 or more (1 sends one request at a "
             f"time), got {max_concurrency!r}."
         )
+    quota_store = quota_extras.quota_store_extra(extras, conn_id=conn_id)
+    quota_batch = _int_extra(extras, "quota_batch", quota_extras.DEFAULT_QUOTA_BATCH, conn_id=conn_id)
+    if quota_batch < 1:
+        raise ApolloConfigurationError(
+            f"Connection '{conn_id}': quota_batch must be 1 or more (1 asks the shared store for every "
+            f"request), got {quota_batch!r}."
+        )
     return ApolloConnectionConfig(
         conn_id=conn_id,
         api_key=api_key,
@@ -306,5 +306,8 @@ def read_connection(
         max_retries=resolved_retries,
         max_quota_wait=_number_extra(extras, "max_quota_wait", DEFAULT_MAX_QUOTA_WAIT, conn_id=conn_id),
         max_concurrency=max_concurrency,
-        quota_store=_quota_store_extra(extras, conn_id=conn_id),
+        quota_store=quota_store,
+        quota_store_fallback=quota_extras.quota_store_fallback_extra(extras, quota_store, conn_id=conn_id),
+        quota_reserve=quota_extras.quota_reserve_extra(extras, conn_id=conn_id),
+        quota_batch=quota_batch,
     )

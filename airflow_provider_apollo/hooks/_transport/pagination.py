@@ -161,6 +161,7 @@ class PagedQuery:
     :param max_pages: the endpoint's page cap (500 for people/organization search).
     :param split_hint: how to split a query that hits the page cap (for the warning).
     :param credits_per_page: what Apollo charges for each page.
+    :param first_page: the page to start from (a resumed search starts after its last full page).
     """
 
     method: str
@@ -173,6 +174,7 @@ class PagedQuery:
     max_pages: int | None = None
     split_hint: str | None = None
     credits_per_page: float = 0.0
+    first_page: int = 1
 
     def request_for(self, page: int) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """``(params, json)`` of the request for ``page``."""
@@ -194,7 +196,7 @@ class PageWalk:
         self.query = query
         self.max_records = validate_max_records(query.max_records)
         self.on_page = on_page
-        self.page = 1
+        self.page = query.first_page
         self.yielded = 0
         self.done = self.max_records == 0
 

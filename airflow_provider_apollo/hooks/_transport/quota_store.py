@@ -13,10 +13,18 @@ reopens, and the requests in flight (leases). Two stores hold such records:
   operation is one short ``BEGIN IMMEDIATE`` transaction, so a decision (look, admit, lease)
   is atomic across processes.
 
-Times in a record are absolute seconds on the tracker's wall-clock scale (processes compare
-them, and monotonic clocks differ between processes). A lease expires ``lease_seconds``
-after it was granted, so a process that crashed with a request in flight (or a probe) cannot
-block the others for longer than that.
+* :class:`~.quota_store_redis.RedisQuotaStore`: every process of every host that uses the
+  same key (connection extra ``quota_store: "redis:<redis connection id>"``).
+
+Times in a record are absolute seconds on one clock every sharer reads: the tracker's wall
+clock for memory and SQLite (one host), Redis' own ``TIME`` for Redis (hosts need no clock
+agreement). A lease expires ``lease_seconds`` after it was granted, so a process that crashed
+with a request in flight (or a probe) cannot block the others for longer than that.
+
+A store changes a record with :meth:`QuotaStore.update`: ``change(record, now)`` runs on the
+current record and what it leaves is saved atomically. A store may run ``change`` more than
+once (Redis retries it on a fresh record when another process wrote in between), so a change
+only touches the record and values it returns.
 """
 
 from __future__ import annotations
@@ -26,10 +34,12 @@ import hashlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+_T = TypeVar("_T")
 
 #: How long a lease lives when the store is not told otherwise: a request's default timeout
 #: (30 s) plus room for the answer to be read.
@@ -43,7 +53,20 @@ _KEY_SALT = b"airflow-provider-apollo quota store v1\0"
 
 
 class QuotaStoreError(RuntimeError):
-    """The shared store cannot be used (unwritable directory, corrupt file, lock timeout)."""
+    """The shared store cannot be used (unwritable directory, corrupt file, lock timeout, Redis down)."""
+
+
+@dataclass(frozen=True)
+class RedisStoreRef:
+    """The connection extra ``quota_store: "redis:<conn id>"``: the store lives in that Redis.
+
+    :param conn_id: the Airflow connection of type ``redis``.
+    """
+
+    conn_id: str
+
+    def __str__(self) -> str:
+        return f"redis:{self.conn_id}"
 
 
 @dataclass
@@ -67,10 +90,13 @@ class Lease:
 
     :param expires_at: after this instant it no longer counts (its process is presumed gone).
     :param probe: the one request sent to learn when an exhausted window reopens.
+    :param slots: requests it stands for: 1, or a block of admissions a tracker hands out
+        itself while plenty is left (see ``quota_batch.py``).
     """
 
     expires_at: float
     probe: bool = False
+    slots: int = 1
 
 
 @dataclass
@@ -88,6 +114,10 @@ class EndpointRecord:
         """The record of window ``name``, created empty when absent."""
         return self.windows.setdefault(name, WindowRecord())
 
+    def in_flight(self, *, besides: str | None = None) -> int:
+        """Requests in flight: the slots of every lease (but ``besides``'s)."""
+        return sum(lease.slots for key, lease in self.leases.items() if key != besides)
+
     def drop_expired_leases(self, now: float) -> None:
         """Forget the leases whose holder should have reported back by ``now``."""
         for lease_id in [key for key, lease in self.leases.items() if lease.expires_at <= now]:
@@ -99,21 +129,39 @@ class QuotaStore(Protocol):
 
     #: Seconds a lease lives.
     lease_seconds: float
+    #: Other processes read it: worth handing out admissions in blocks (``quota_batch.py``).
+    shared: bool
 
-    def transaction(self, endpoint: str) -> contextlib.AbstractContextManager[EndpointRecord]:
-        """Hold ``endpoint``'s record for reading and changing; changes are saved on exit.
+    def update(self, endpoint: str, change: Callable[[EndpointRecord, float], _T], now: float) -> _T:
+        """Run ``change(record, now)`` on ``endpoint``'s record and save what it leaves, atomically.
 
         :param endpoint: path template, e.g. ``people/bulk_match``.
+        :param change: reads and changes the record; may run more than once (see module docstring).
+        :param now: the caller's wall-clock time; a store with its own clock passes that instead.
         :raises QuotaStoreError: the store cannot be read or written.
         """
         ...
 
 
-class MemoryQuotaStore:
+class _TransactionStore:
+    """``update`` for the stores that hold a record in one transaction (memory, SQLite)."""
+
+    def transaction(self, endpoint: str) -> contextlib.AbstractContextManager[EndpointRecord]:
+        raise NotImplementedError
+
+    def update(self, endpoint: str, change: Callable[[EndpointRecord, float], _T], now: float) -> _T:
+        """See :meth:`QuotaStore.update`: ``change`` runs once, inside :meth:`transaction`."""
+        with self.transaction(endpoint) as record:
+            return change(record, now)
+
+
+class MemoryQuotaStore(_TransactionStore):
     """Records in this process's memory, guarded by a lock (the per-process default).
 
     :param lease_seconds: how long a request in flight counts without reporting back.
     """
+
+    shared = False
 
     def __init__(self, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         self.lease_seconds = lease_seconds
@@ -127,13 +175,20 @@ class MemoryQuotaStore:
             yield self._records.setdefault(endpoint, EndpointRecord())
 
 
+def key_digest(api_key: str) -> str:
+    """A salted hash of ``api_key`` that names its store (a file, Redis keys), never the key.
+
+    :param api_key: the API key or OAuth token.
+    """
+    return hashlib.sha256(_KEY_SALT + api_key.encode("utf-8")).hexdigest()[:16]
+
+
 def store_file_name(api_key: str) -> str:
     """The store's file name for ``api_key``: a salted hash, so the key is never on disk.
 
     :param api_key: the API key or OAuth token.
     """
-    digest = hashlib.sha256(_KEY_SALT + api_key.encode("utf-8")).hexdigest()
-    return f"{digest[:16]}.sqlite"
+    return f"{key_digest(api_key)}.sqlite"
 
 
 _SCHEMA = """
@@ -149,18 +204,21 @@ CREATE TABLE IF NOT EXISTS leases (
     lease_id TEXT PRIMARY KEY,
     endpoint TEXT NOT NULL,
     expires_at REAL NOT NULL,
-    probe INTEGER NOT NULL
+    probe INTEGER NOT NULL,
+    slots INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS leases_by_endpoint ON leases (endpoint);
 """
 
 
-class SqliteQuotaStore:
+class SqliteQuotaStore(_TransactionStore):
     """Records shared by every process of the host through one SQLite file in WAL mode.
 
     :param path: the database file (its directory is created, readable by the owner only).
     :param lease_seconds: how long a request in flight counts without reporting back.
     """
+
+    shared = True
 
     def __init__(self, path: Path, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         self.path = path
@@ -197,6 +255,9 @@ class SqliteQuotaStore:
         # facts in a power cut costs at most one extra probe.
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.executescript(_SCHEMA)
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(leases)")}
+        if "slots" not in columns:  # a file written by an earlier version of the provider
+            connection.execute("ALTER TABLE leases ADD COLUMN slots INTEGER NOT NULL DEFAULT 1")
         self._connection, self._pid = connection, os.getpid()
         return connection
 
@@ -235,10 +296,10 @@ def _load(connection: sqlite3.Connection, endpoint: str) -> EndpointRecord:
     for window, limit, left, reopen_at in rows:
         record.windows[window] = WindowRecord(limit=limit, left=left, reopen_at=reopen_at)
     rows = connection.execute(
-        "SELECT lease_id, expires_at, probe FROM leases WHERE endpoint = ?", (endpoint,)
+        "SELECT lease_id, expires_at, probe, slots FROM leases WHERE endpoint = ?", (endpoint,)
     )
-    for lease_id, expires_at, probe in rows:
-        record.leases[lease_id] = Lease(expires_at=expires_at, probe=bool(probe))
+    for lease_id, expires_at, probe, slots in rows:
+        record.leases[lease_id] = Lease(expires_at=expires_at, probe=bool(probe), slots=slots)
     return record
 
 
@@ -250,8 +311,11 @@ def _save(connection: sqlite3.Connection, endpoint: str, record: EndpointRecord)
     )
     connection.execute("DELETE FROM leases WHERE endpoint = ?", (endpoint,))
     connection.executemany(
-        "INSERT INTO leases (lease_id, endpoint, expires_at, probe) VALUES (?, ?, ?, ?)",
-        [(key, endpoint, lease.expires_at, int(lease.probe)) for key, lease in record.leases.items()],
+        "INSERT INTO leases (lease_id, endpoint, expires_at, probe, slots) VALUES (?, ?, ?, ?, ?)",
+        [
+            (key, endpoint, lease.expires_at, int(lease.probe), lease.slots)
+            for key, lease in record.leases.items()
+        ],
     )
 
 
@@ -263,17 +327,3 @@ def default_store_directory() -> Path:
     """
     home = os.environ.get("AIRFLOW_HOME") or os.path.join("~", "airflow")
     return Path(home).expanduser() / "apollo-quota"
-
-
-def quota_store_for(api_key: str, directory: Path | None, *, timeout: float) -> SqliteQuotaStore | None:
-    """The shared store a connection asks for (extra ``quota_store``), or ``None`` for none.
-
-    A lease lasts the connection's timeout plus a margin: by then the request has failed.
-
-    :param api_key: the connection's key; only its salted hash names the store's file.
-    :param directory: the connection's ``quota_store`` directory, ``None`` for no store.
-    :param timeout: the connection's request timeout in seconds.
-    """
-    if directory is None:
-        return None
-    return SqliteQuotaStore.for_key(api_key, directory, lease_seconds=timeout + LEASE_MARGIN_SECONDS)

@@ -230,7 +230,7 @@ def test_quota_store_extra(value: str, expected: Path | None) -> None:
     ("value", "says"),
     [
         ("apollo-quota", "relative path 'apollo-quota'"),
-        (5, 'absolute directory path, or "none"'),
+        (5, 'absolute directory path .*"redis:<redis connection id>".*or "none"'),
         (False, "none"),
     ],
 )
@@ -240,7 +240,8 @@ def test_unusable_quota_store_extra_is_named(value: Any, says: str) -> None:
 
 
 def test_quota_store_for_names_the_file_by_a_hash_of_the_key(tmp_path: Path) -> None:
-    from airflow_provider_apollo.hooks._transport.quota_store import quota_store_for, store_file_name
+    from airflow_provider_apollo.hooks._transport.quota_store import store_file_name
+    from airflow_provider_apollo.hooks._transport.quota_store_choice import quota_store_for
 
     config = read_connection(Conn(quota_store=str(tmp_path), timeout=12))
     store = quota_store_for(config.api_key, config.quota_store, timeout=config.timeout)
