@@ -335,9 +335,8 @@ class QuotaTracker:
     # ---------------------------------------------------------------- store and tickets
     def _update(self, endpoint: str, change: Callable[[EndpointRecord, float], _T]) -> _T:
         """Run ``change`` on ``endpoint``'s record in one atomic update (see ``fallback``)."""
-        now = self._clock() + self._wall_offset
         try:
-            return self._store.update(endpoint, change, now)
+            return self._store.update(endpoint, change, self._wall_now)
         except QuotaStoreError as exc:
             if not self._fallback:
                 raise ApolloQuotaStoreUnavailableError(
@@ -353,7 +352,10 @@ class QuotaTracker:
             )
             self._store = MemoryQuotaStore(self._store.lease_seconds)
             self._blocks.clear()
-            return self._store.update(endpoint, change, now)
+            return self._store.update(endpoint, change, self._wall_now)
+
+    def _wall_now(self) -> float:
+        return self._clock() + self._wall_offset
 
     def _update_after_answer(self, endpoint: str, change: Callable[[EndpointRecord, float], None]) -> None:
         """Like :meth:`_update` for what an answer taught: a store failure never loses the answer."""
