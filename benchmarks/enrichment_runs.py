@@ -105,12 +105,17 @@ def provider_hook() -> Any:
     (then this changes nothing): the benchmark measures the shared store either way.
     """
     from airflow_provider_apollo.hooks._transport.quota import QuotaTracker
-    from airflow_provider_apollo.hooks._transport.quota_store import MemoryQuotaStore
+    from airflow_provider_apollo.hooks._transport.quota_store import MemoryQuotaStore, RedisStoreRef
     from airflow_provider_apollo.hooks._transport.quota_store_choice import quota_store_for
     from airflow_provider_apollo.hooks.apollo import ApolloHook
 
     hook = ApolloHook()
     config = hook.config  # read the connection before the clock starts, as a task would at start
+    if isinstance(config.quota_store, RedisStoreRef):
+        # Imported before the clock starts, like the rest of the provider: the Redis client's import
+        # is a task's start-up cost, not pacing. (Preloading it in the fork server slowed every
+        # child's threads down on the 2-core machine.)
+        import airflow.providers.redis.hooks.redis  # noqa: F401
     store = quota_store_for(config.api_key, config.quota_store, timeout=config.timeout)
     if store is not None and isinstance(hook.quota.store, MemoryQuotaStore):
         hook._quota = QuotaTracker(max_quota_wait=config.max_quota_wait, clock=hook._clock, store=store)

@@ -176,8 +176,9 @@ class QuotaTracker:
                 if quota.left is None or window.left is None or (ticket is not None and ticket.probe):
                     # Nothing in flight beside a probe: its answer is the window's whole truth.
                     window.left = quota.left
-                elif quota.left > window.left + max(in_flight, 1):
-                    # More left than out-of-order answers can explain: the window was reset.
+                elif quota.left > window.left and in_flight <= 1:
+                    # More left than before, and no other request was out to answer out of
+                    # order: the window was reset (Apollo does not say when it resets).
                     window.left = quota.left
                 else:
                     # Answers arrive out of order: the fewest left is the freshest count.
