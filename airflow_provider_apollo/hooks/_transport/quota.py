@@ -176,9 +176,10 @@ class QuotaTracker:
                 if quota.left is None or window.left is None or (ticket is not None and ticket.probe):
                     # Nothing in flight beside a probe: its answer is the window's whole truth.
                     window.left = quota.left
-                elif quota.left > window.left and in_flight <= 1:
-                    # More left than before, and no other request was out to answer out of
-                    # order: the window was reset (Apollo does not say when it resets).
+                elif name != "minute" and quota.left > window.left and in_flight <= 1:
+                    # An hour or day window with more left than before, and no other request out
+                    # to answer out of order: it was reset (Apollo does not say when). A minute
+                    # window is left to the probe, which learns its reset exactly.
                     window.left = quota.left
                 else:
                     # Answers arrive out of order: the fewest left is the freshest count.
