@@ -1,18 +1,11 @@
 """The pacing decisions, from what Apollo's rate-limit headers said (``rate_limit_headers.py``).
 
-Pacing (:class:`QuotaTracker`), per endpoint path template:
-
-* a window known to be closed (a 429 told us until when) -> wait until it reopens;
-* a window whose requests-left reached 0 with no known reopening time -> let exactly one
-  request through as a probe: its 429 ``Retry-After`` says when the window reopens, so at
-  most one 429 is provoked per window instead of a storm;
-* a wait longer than ``max_quota_wait`` -> fail fast with ``ApolloQuotaExhaustedError``
-  naming the window and when it should reopen, as does an hourly/daily 429 without
-  ``Retry-After`` (waiting blindly for hours would only block a worker).
-
-* requests in flight count against the requests left: a window whose count minus the
-  requests in flight reached 0 admits nothing until an answer brings a fresher count (and,
-  once nothing is in flight, one probe).
+:class:`QuotaTracker` learns each endpoint's windows from the answers (and from a 429's
+``Retry-After``) and decides, per request, with ``quota_admission.py``: wait for a closed window
+to reopen, count requests in flight against the requests left, send one probe for a window at 0
+(so at most one 429 per window), fail fast with ``ApolloQuotaExhaustedError`` when the wait would
+exceed ``max_quota_wait`` or an hour/day 429 does not say when (waiting blindly for hours would
+only block a worker).
 
 What is learned lives in a store (``quota_store.py``): this process's memory, a SQLite
 file shared by every process of the host that uses the same API key, or Redis shared by every
