@@ -101,10 +101,16 @@ PER_PROCESS = "none"
 def provider_hook() -> Any:
     """An ``ApolloHook`` on ``apollo_default``, its connection read (the hook paces with the
     connection's quota store itself)."""
+    from airflow_provider_apollo.hooks._transport.quota_store import RedisStoreRef
     from airflow_provider_apollo.hooks.apollo import ApolloHook
 
     hook = ApolloHook()
-    hook.config  # noqa: B018 - read the connection before the clock starts, as a task would at start
+    config = hook.config  # read the connection before the clock starts, as a task would at start
+    if isinstance(config.quota_store, RedisStoreRef):
+        # Imported before the clock starts, like the rest of the provider: the Redis client's import
+        # is a task's start-up cost, not pacing. (Preloading it in the fork server slowed every
+        # child's threads down on the 2-core machine.)
+        import airflow.providers.redis.hooks.redis  # noqa: F401
     return hook
 
 

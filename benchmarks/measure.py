@@ -31,8 +31,6 @@ FORK_SERVER_PRELOAD = (
     "airflow_provider_apollo.hooks.apollo",
     "benchmarks.baseline",
     "benchmarks.enrichment_runs",
-    # The Redis quota store's client, imported at a task's first request (as the SQLite module is).
-    "airflow.providers.redis.hooks.redis",
 )
 
 

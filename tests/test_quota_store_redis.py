@@ -267,9 +267,9 @@ def test_what_a_block_s_answers_said_reaches_the_other_hosts(redis_conn: redis.R
     for left in (99, 98, 97, 96):  # one block of 4: the store is not asked in between
         assert admitted(first.plan(ENDPOINT))
         first.observe(ENDPOINT, headers(left=left, limit=100))
-    record = host_store().update(ENDPOINT, lambda record, now: record, 0.0)
+    record = host_store().update(ENDPOINT, lambda record, now: record, time.time)
     assert record.windows["minute"].left == 100 and record.in_flight() == 4  # the block, as 4 in flight
     assert admitted(first.plan(ENDPOINT))  # the block is used up: settled, a new one taken
-    record = host_store().update(ENDPOINT, lambda record, now: record, 0.0)
+    record = host_store().update(ENDPOINT, lambda record, now: record, time.time)
     assert record.windows["minute"].left == 96 and record.in_flight() == 4
     assert admitted(second.plan(ENDPOINT))

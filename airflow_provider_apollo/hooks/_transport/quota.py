@@ -1,18 +1,11 @@
 """The pacing decisions, from what Apollo's rate-limit headers said (``rate_limit_headers.py``).
 
-Pacing (:class:`QuotaTracker`), per endpoint path template:
-
-* a window known to be closed (a 429 told us until when) -> wait until it reopens;
-* a window whose requests-left reached 0 with no known reopening time -> let exactly one
-  request through as a probe: its 429 ``Retry-After`` says when the window reopens, so at
-  most one 429 is provoked per window instead of a storm;
-* a wait longer than ``max_quota_wait`` -> fail fast with ``ApolloQuotaExhaustedError``
-  naming the window and when it should reopen, as does an hourly/daily 429 without
-  ``Retry-After`` (waiting blindly for hours would only block a worker).
-
-* requests in flight count against the requests left: a window whose count minus the
-  requests in flight reached 0 admits nothing until an answer brings a fresher count (and,
-  once nothing is in flight, one probe).
+:class:`QuotaTracker` learns each endpoint's windows from the answers (and from a 429's
+``Retry-After``) and decides, per request, with ``quota_admission.py``: wait for a closed window
+to reopen, count requests in flight against the requests left, send one probe for a window at 0
+(so at most one 429 per window), fail fast with ``ApolloQuotaExhaustedError`` when the wait would
+exceed ``max_quota_wait`` or an hour/day 429 does not say when (waiting blindly for hours would
+only block a worker).
 
 What is learned lives in a store (``quota_store.py``): this process's memory, a SQLite
 file shared by every process of the host that uses the same API key, or Redis shared by every
@@ -176,8 +169,10 @@ class QuotaTracker:
                 if quota.left is None or window.left is None or (ticket is not None and ticket.probe):
                     # Nothing in flight beside a probe: its answer is the window's whole truth.
                     window.left = quota.left
-                elif quota.left > window.left + max(in_flight, 1):
-                    # More left than out-of-order answers can explain: the window was reset.
+                elif name != "minute" and quota.left > window.left and in_flight <= 1:
+                    # An hour or day window with more left than before, and no other request out
+                    # to answer out of order: it was reset (Apollo does not say when). A minute
+                    # window is left to the probe, which learns its reset exactly.
                     window.left = quota.left
                 else:
                     # Answers arrive out of order: the fewest left is the freshest count.
@@ -335,9 +330,8 @@ class QuotaTracker:
     # ---------------------------------------------------------------- store and tickets
     def _update(self, endpoint: str, change: Callable[[EndpointRecord, float], _T]) -> _T:
         """Run ``change`` on ``endpoint``'s record in one atomic update (see ``fallback``)."""
-        now = self._clock() + self._wall_offset
         try:
-            return self._store.update(endpoint, change, now)
+            return self._store.update(endpoint, change, self._wall_now)
         except QuotaStoreError as exc:
             if not self._fallback:
                 raise ApolloQuotaStoreUnavailableError(
@@ -353,7 +347,10 @@ class QuotaTracker:
             )
             self._store = MemoryQuotaStore(self._store.lease_seconds)
             self._blocks.clear()
-            return self._store.update(endpoint, change, now)
+            return self._store.update(endpoint, change, self._wall_now)
+
+    def _wall_now(self) -> float:
+        return self._clock() + self._wall_offset
 
     def _update_after_answer(self, endpoint: str, change: Callable[[EndpointRecord, float], None]) -> None:
         """Like :meth:`_update` for what an answer taught: a store failure never loses the answer."""

@@ -132,12 +132,15 @@ class QuotaStore(Protocol):
     #: Other processes read it: worth handing out admissions in blocks (``quota_batch.py``).
     shared: bool
 
-    def update(self, endpoint: str, change: Callable[[EndpointRecord, float], _T], now: float) -> _T:
+    def update(
+        self, endpoint: str, change: Callable[[EndpointRecord, float], _T], clock: Callable[[], float]
+    ) -> _T:
         """Run ``change(record, now)`` on ``endpoint``'s record and save what it leaves, atomically.
 
         :param endpoint: path template, e.g. ``people/bulk_match``.
         :param change: reads and changes the record; may run more than once (see module docstring).
-        :param now: the caller's wall-clock time; a store with its own clock passes that instead.
+        :param clock: the caller's wall clock, read once the record is held (a wait for another
+            process's transaction must not age ``now``); a store with its own clock uses that.
         :raises QuotaStoreError: the store cannot be read or written.
         """
         ...
@@ -149,10 +152,12 @@ class _TransactionStore:
     def transaction(self, endpoint: str) -> contextlib.AbstractContextManager[EndpointRecord]:
         raise NotImplementedError
 
-    def update(self, endpoint: str, change: Callable[[EndpointRecord, float], _T], now: float) -> _T:
+    def update(
+        self, endpoint: str, change: Callable[[EndpointRecord, float], _T], clock: Callable[[], float]
+    ) -> _T:
         """See :meth:`QuotaStore.update`: ``change`` runs once, inside :meth:`transaction`."""
         with self.transaction(endpoint) as record:
-            return change(record, now)
+            return change(record, clock())
 
 
 class MemoryQuotaStore(_TransactionStore):

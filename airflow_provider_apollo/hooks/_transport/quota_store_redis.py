@@ -182,10 +182,12 @@ class RedisQuotaStore:
                 raise self._unreachable(exc) from exc
         return self._script
 
-    def update(self, endpoint: str, change: Callable[[EndpointRecord, float], _T], now: float) -> _T:
+    def update(
+        self, endpoint: str, change: Callable[[EndpointRecord, float], _T], clock: Callable[[], float]
+    ) -> _T:
         """See :class:`~.quota_store.QuotaStore`: decide on the last record seen, save if unchanged.
 
-        ``now`` is ignored: the time is Redis' own (see module docstring).
+        ``clock`` is not read: the time is Redis' own (see module docstring).
         """
         import redis.exceptions
 

@@ -240,12 +240,12 @@ def test_unusable_quota_store_extra_is_named(value: Any, says: str) -> None:
 
 
 def test_quota_store_for_names_the_file_by_a_hash_of_the_key(tmp_path: Path) -> None:
-    from airflow_provider_apollo.hooks._transport.quota_store import store_file_name
+    from airflow_provider_apollo.hooks._transport.quota_store import SqliteQuotaStore, store_file_name
     from airflow_provider_apollo.hooks._transport.quota_store_choice import quota_store_for
 
     config = read_connection(Conn(quota_store=str(tmp_path), timeout=12))
     store = quota_store_for(config.api_key, config.quota_store, timeout=config.timeout)
-    assert store is not None
+    assert isinstance(store, SqliteQuotaStore)
     assert store.path == tmp_path / store_file_name("k3y-value")
     assert "k3y" not in store.path.name
     assert store.lease_seconds == 17  # the request's timeout, then 5 s to read its answer
