@@ -12,8 +12,11 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_provider_apollo.sandbox.crm_index import EmailIndex, SortedViews
+from airflow_provider_apollo.sandbox.crm_seed import CrmSizes, seed_crm
+from airflow_provider_apollo.sandbox.custom_fields import apply_custom_fields
 from airflow_provider_apollo.sandbox.email_rules import without_invalid_email
-from airflow_provider_apollo.sandbox.errors import invalid_id, unprocessable
+from airflow_provider_apollo.sandbox.errors import ApolloApiError, invalid_id, unprocessable
 from airflow_provider_apollo.sandbox.prospecting import as_list, find_organization_by_domain
 from airflow_provider_apollo.sandbox.stats import TrafficStats
 from airflow_provider_apollo.sandbox.world import (
@@ -74,35 +77,48 @@ def _now() -> str:
     return iso(datetime.now(timezone.utc))
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
-    # Nones sort first ascending (last descending) whatever the field's type.
-    return (0, "") if value is None else (1, value)
-
-
 class SandboxState:
     """All mutable sandbox data. Callers hold ``lock`` around multi-step operations.
 
     :param world_factory: builds the pristine world; called again on ``reset()``.
+    :param crm_sizes: the seeded CRM's sizes; default an empty CRM (the owner, no records).
     """
 
-    def __init__(self, world_factory: Callable[[], World] | None = None) -> None:
+    def __init__(
+        self, world_factory: Callable[[], World] | None = None, crm_sizes: CrmSizes | None = None
+    ) -> None:
         self._world_factory = world_factory or generate_world
         self.lock = threading.RLock()
         self.world: World = self._world_factory()
+        #: Sizes the next ``reset()`` seeds (``POST /_sandbox/config`` changes them).
+        self.crm_sizes = crm_sizes or CrmSizes()
+        self.views = SortedViews()
         self._clear()
 
     def _clear(self) -> None:
         self.ids = IdFactory(self.world.seed, runtime=True)
-        self.contacts: dict[str, Record] = {}
-        self.accounts: dict[str, Record] = {}
-        self.tasks: dict[str, Record] = {}
-        self.opportunities: dict[str, Record] = {}
         self.labels: list[Record] = [dict(label) for label in self.world.labels]
+        crm = seed_crm(self.world, self.crm_sizes, self.ids, self.labels)
+        #: Sizes of the CRM seeded now (``crm_sizes`` may have changed since).
+        self.crm_seeded = self.crm_sizes
+        self.users: list[Record] = crm.users
+        self.contacts: dict[str, Record] = crm.contacts
+        self.accounts: dict[str, Record] = crm.accounts
+        self.tasks: dict[str, Record] = crm.tasks
+        self.opportunities: dict[str, Record] = crm.opportunities
+        #: Deleted records by kind (``contacts``, ``accounts``): gone from search, 422 on view.
+        self.deleted: dict[str, dict[str, Record]] = {"contacts": {}, "accounts": {}}
+        #: When deals and tasks last changed: their API shape carries no ``updated_at``.
+        self.hidden_updated_at: dict[str, str] = crm.hidden_updated_at
+        self.emails = EmailIndex()
+        for contact in self.contacts.values():
+            self.emails.add(contact["id"], contact["email"])
+        self.views.clear()
         self.added_job_postings: dict[str, list[Record]] = {}
         self.traffic = TrafficStats()
 
     def reset(self) -> None:
-        """Back to the freshly generated world: no CRM records, counters zeroed."""
+        """Back to the freshly generated world and seeded CRM (at ``crm_sizes``), counters zeroed."""
         with self.lock:
             # The generated world is never mutated (posted jobs live in ``added_job_postings``),
             # so it is kept: regenerating 100k people would make reset slow.
@@ -112,7 +128,30 @@ class SandboxState:
     @property
     def user_ids(self) -> set[str]:
         """Ids of the team's users."""
-        return {self.world.user["id"]}
+        return {user["id"] for user in self.users}
+
+    def touch(self, kind: str, record: Record) -> None:
+        """Mark ``record`` (of ``kind``) changed now: its ``updated_at`` and the sort orders.
+
+        :param kind: ``contacts``, ``accounts``, ``opportunities`` or ``tasks``.
+        :param record: the changed record.
+        """
+        now = _now()
+        if kind in ("contacts", "accounts"):
+            record["updated_at"] = now
+        else:
+            self.hidden_updated_at[record["id"]] = now
+        self.views.bump(kind)
+
+    def updated_at_of(self, kind: str, record: Record) -> str | None:
+        """When ``record`` last changed (deals and tasks keep it out of their API shape).
+
+        :param kind: the record's kind.
+        :param record: the record.
+        """
+        if kind in ("contacts", "accounts"):
+            return record.get("updated_at")
+        return self.hidden_updated_at.get(record["id"]) or record.get("created_at")
 
     def _check_user(self, user_id: Any) -> str:
         if user_id is None:
@@ -133,6 +172,9 @@ class SandboxState:
         """
         found = self.contacts.get(contact_id)
         if found is None:
+            if contact_id in self.deleted["contacts"]:
+                # OpenAPI, View a Contact, 422 example: {"error": "This contact has been deleted."}
+                raise ApolloApiError(422, {"error": "This contact has been deleted."})
             raise invalid_id(contact_id)
         return found
 
@@ -143,8 +185,45 @@ class SandboxState:
         """
         found = self.accounts.get(account_id)
         if found is None:
+            if account_id in self.deleted["accounts"]:
+                # Assumed by analogy with contacts (no account example is documented).
+                raise ApolloApiError(422, {"error": "This account has been deleted."})
             raise invalid_id(account_id)
         return found
+
+    def check_fields(self, kind: str, fields: dict[str, Any]) -> None:
+        """Raise the 422 that writing ``fields`` to a record of ``kind`` would raise, writing nothing.
+
+        :param kind: ``contacts`` or ``accounts``.
+        :param fields: the fields of a create or an update.
+        """
+        if fields.get("owner_id") is not None:
+            self._check_user(fields["owner_id"])
+        if kind == "contacts":
+            if fields.get("contact_stage_id") is not None:
+                self._check_stage(fields["contact_stage_id"], self.world.contact_stages)
+            if fields.get("account_id"):
+                self.account(str(fields["account_id"]))
+        elif fields.get("account_stage_id") is not None:
+            self._check_stage(fields["account_stage_id"], self.world.account_stages)
+        apply_custom_fields({}, fields.get("typed_custom_fields"), self.world.custom_fields, kind[:-1])
+
+    def delete(self, kind: str, record_id: str) -> Record:
+        """Delete a contact or account, as a rep does in Apollo's app (the API has no DELETE).
+
+        :param kind: ``contacts`` or ``accounts``.
+        :param record_id: the record's id.
+        """
+        with self.lock:
+            records: dict[str, Record] = self.contacts if kind == "contacts" else self.accounts
+            record = records.pop(record_id, None)
+            if record is None:
+                raise invalid_id(record_id)
+            if kind == "contacts":
+                self.emails.remove(record_id, record["email"])
+            self.deleted[kind][record_id] = record
+            self.views.bump(kind)
+            return record
 
     def sequence(self, sequence_id: str) -> Record:
         """The sequence ``sequence_id``; 422 if unknown.
@@ -234,11 +313,11 @@ class SandboxState:
         :param fields: the contact being created.
         """
         email = str(fields.get("email") or "").strip().lower()
+        if email:
+            found = self.emails.first(email)
+            return (self.contacts[found], "email_match") if found else (None, None)
         for contact in self.contacts.values():
-            if email:
-                if (contact["email"] or "").lower() == email:
-                    return contact, "email_match"
-            elif (
+            if (
                 (contact["first_name"] or "").lower() == str(fields.get("first_name") or "").lower()
                 and (contact["last_name"] or "").lower() == str(fields.get("last_name") or "").lower()
                 and (contact["organization_name"] or "").lower()
@@ -304,12 +383,21 @@ class SandboxState:
             }
             self._apply_contact_fields(contact, fields)
             self.contacts[contact["id"]] = contact
+            self.views.bump("contacts")
             return contact, None
 
     def _apply_contact_fields(self, contact: Record, fields: dict[str, Any]) -> None:
+        custom = apply_custom_fields(
+            contact["typed_custom_fields"],
+            fields.get("typed_custom_fields"),
+            self.world.custom_fields,
+            "contact",
+        )
+        old_email = contact["email"]
         for key in _CONTACT_FIELDS:
-            if key in fields and key != "website_url":
+            if key in fields and key not in ("website_url", "typed_custom_fields"):
                 contact[key] = fields[key]
+        contact["typed_custom_fields"] = custom
         if "owner_id" in fields:
             contact["owner_id"] = self._check_user(fields["owner_id"])
         if "contact_stage_id" in fields:
@@ -319,6 +407,11 @@ class SandboxState:
         contact["name"] = " ".join(p for p in (contact["first_name"], contact["last_name"]) if p) or None
         if contact["email"] is not None:
             contact["email"] = str(contact["email"]).strip() or None
+        if contact["id"] in self.contacts and contact["email"] != old_email:
+            self.emails.remove(contact["id"], old_email)
+            self.emails.add(contact["id"], contact["email"])
+        elif contact["id"] not in self.contacts:
+            self.emails.add(contact["id"], contact["email"])
         if "email" in fields or contact["email_status"] is None:
             person = self.world.people_by_email.get((contact["email"] or "").lower())
             # Apollo verifies emails it knows; an address it has never seen stays unverified.
@@ -371,7 +464,7 @@ class SandboxState:
         with self.lock:
             contact = self.contact(contact_id)
             self._apply_contact_fields(contact, fields)
-            contact["updated_at"] = _now()
+            self.touch("contacts", contact)
             return contact
 
     def search_contacts(self, filters: dict[str, Any]) -> list[Record]:
@@ -384,8 +477,14 @@ class SandboxState:
         words = str(filters.get("q_keywords") or "").lower().split()
         stages = set(as_list(filters.get("contact_stage_ids")))
         labels = set(as_list(filters.get("contact_label_ids")) + as_list(filters.get("label_ids")))
+        owners = set(as_list(filters.get("owner_ids")) + as_list(filters.get("owner_id")))
+        ordered = self._ordered("contacts", self.contacts, filters, "contact_")
+        if not (words or stages or labels or owners):
+            return ordered  # the whole CRM, paged: no copy of 120,000 references per page
         found = []
-        for contact in self.contacts.values():
+        for contact in ordered:
+            if owners and contact["owner_id"] not in owners:
+                continue
             if stages and contact["contact_stage_id"] not in stages:
                 continue
             if labels and not labels.intersection(contact["label_ids"]):
@@ -397,7 +496,17 @@ class SandboxState:
                 if not all(word in haystack for word in words):
                     continue
             found.append(contact)
-        return _sorted(found, filters, prefix="contact_")
+        return found
+
+    def _ordered(
+        self, kind: str, records: dict[str, Record], filters: dict[str, Any], prefix: str
+    ) -> list[Record]:
+        """Every live record of ``kind`` in the order ``sort_by_field``/``sort_ascending`` ask."""
+        field_name = str(filters.get("sort_by_field") or "")
+        if not field_name:
+            return list(records.values())
+        ascending = filters.get("sort_ascending") in (True, "true", "True", 1, "1")
+        return self.views.sorted(kind, records, field_name.removeprefix(prefix), ascending=ascending)
 
     # ----------------------------------------------------------------- accounts
     def create_account(self, fields: dict[str, Any], *, run_dedupe: bool) -> tuple[Record, bool]:
@@ -447,9 +556,11 @@ class SandboxState:
                 "label_ids": [],
                 "modality": "account",
                 "persona_counts": {},
+                "last_activity_date": None,
             }
             self._apply_account_fields(account, fields)
             self.accounts[account["id"]] = account
+            self.views.bump("accounts")
             return account, False
 
     def _apply_account_fields(self, account: Record, fields: dict[str, Any]) -> None:
@@ -457,9 +568,18 @@ class SandboxState:
             self._check_user(fields["owner_id"])
         if "account_stage_id" in fields:
             self._check_stage(fields["account_stage_id"], self.world.account_stages)
+        custom = apply_custom_fields(
+            account["typed_custom_fields"],
+            fields.get("typed_custom_fields"),
+            self.world.custom_fields,
+            "account",
+        )
         for key in _ACCOUNT_FIELDS:
-            if key in fields:
+            if key in fields and key != "typed_custom_fields":
                 account[key] = fields[key]
+        account["typed_custom_fields"] = custom
+        if "label_ids" in fields:
+            account["label_ids"] = list(as_list(fields["label_ids"]))
         org = find_organization_by_domain(self.world, account["domain"]) if account["domain"] else None
         if org is not None:
             account["organization_id"] = org["id"]
@@ -477,7 +597,7 @@ class SandboxState:
         with self.lock:
             account = self.account(account_id)
             self._apply_account_fields(account, fields)
-            account["updated_at"] = _now()
+            self.touch("accounts", account)
             return account
 
     def search_accounts(self, filters: dict[str, Any]) -> list[Record]:
@@ -489,14 +609,15 @@ class SandboxState:
         name = str(filters.get("q_organization_name") or filters.get("q_keywords") or "").lower()
         stages = set(as_list(filters.get("account_stage_ids")))
         labels = set(as_list(filters.get("account_label_ids")) + as_list(filters.get("label_ids")))
-        found = [
+        owners = set(as_list(filters.get("owner_ids")) + as_list(filters.get("owner_id")))
+        return [
             account
-            for account in self.accounts.values()
+            for account in self._ordered("accounts", self.accounts, filters, "account_")
             if (not name or name in f"{account['name'] or ''} {account['domain'] or ''}".lower())
             and (not stages or account["account_stage_id"] in stages)
             and (not labels or labels.intersection(account["label_ids"]))
+            and (not owners or account["owner_id"] in owners)
         ]
-        return _sorted(found, filters, prefix="account_")
 
     # ---------------------------------------------------------------- sequences
     def add_to_sequence(
@@ -545,7 +666,7 @@ class SandboxState:
                 contact["emailer_campaign_ids"] = list(
                     dict.fromkeys([*contact["emailer_campaign_ids"], sequence_id])
                 )
-                contact["updated_at"] = _now()
+                self.touch("contacts", contact)
                 enrolled.append(contact)
             return enrolled, skipped
 
@@ -602,7 +723,7 @@ class SandboxState:
                         if status["emailer_campaign_id"] in wanted:
                             status["status"] = "finished" if mode == "mark_as_finished" else "paused"
                             status["finished_at" if mode == "mark_as_finished" else "paused_at"] = now
-                contact["updated_at"] = now
+                self.touch("contacts", contact)
             return contacts
 
     def sequence_contact_count(self, sequence_id: str) -> int:
@@ -659,6 +780,7 @@ class SandboxState:
                 }
                 self.tasks[task["id"]] = task
                 created.append(task)
+            self.views.bump("tasks")
             return created
 
     def search_tasks(self, filters: dict[str, Any]) -> list[Record]:
@@ -672,15 +794,14 @@ class SandboxState:
         statuses = set(as_list(filters.get("statuses"))) | set(as_list(filters.get("status")))
         statuses |= set(as_list(filters.get("task_statuses")))
         users = set(as_list(filters.get("user_ids")))
-        found = [
+        return [
             task
-            for task in self.tasks.values()
+            for task in self._ordered("tasks", self.tasks, filters, "task_")
             if (not contacts or task["contact_id"] in contacts)
             and (not types or task["type"] in types)
             and (not statuses or task["status"] in statuses)
             and (not users or task["user_id"] in users)
         ]
-        return _sorted(found, filters, prefix="task_")
 
     def complete_tasks(self, task_ids: Sequence[str]) -> list[Record]:
         """Mark tasks completed (what a rep does in Apollo's UI).
@@ -698,6 +819,7 @@ class SandboxState:
             for task in tasks:
                 task["status"] = "completed"
                 task["completed_at"] = now
+                self.touch("tasks", task)
             return tasks
 
     # ------------------------------------------------------------ opportunities
@@ -733,6 +855,7 @@ class SandboxState:
             }
             self._apply_opportunity_fields(opportunity, fields)
             self.opportunities[opportunity["id"]] = opportunity
+            self.views.bump("opportunities")
             return opportunity
 
     def _apply_opportunity_fields(self, opportunity: Record, fields: dict[str, Any]) -> None:
@@ -781,7 +904,24 @@ class SandboxState:
         with self.lock:
             opportunity = self.opportunity(opportunity_id)
             self._apply_opportunity_fields(opportunity, fields)
+            self.touch("opportunities", opportunity)
             return opportunity
+
+    def search_opportunities(self, filters: dict[str, Any]) -> list[Record]:
+        """Deals matching ``opportunities/search`` filters, sorted as asked.
+
+        :param filters: ``owner_id``/``owner_ids``, ``opportunity_stage_ids``,
+            ``sort_by_field`` (``amount``, ``is_closed``, ``is_won``, ``created_at``...),
+            ``sort_ascending``.
+        """
+        owners = set(as_list(filters.get("owner_ids")) + as_list(filters.get("owner_id")))
+        stages = set(as_list(filters.get("opportunity_stage_ids")))
+        return [
+            deal
+            for deal in self._ordered("opportunities", self.opportunities, filters, "opportunity_")
+            if (not owners or deal["owner_id"] in owners)
+            and (not stages or deal["opportunity_stage_id"] in stages)
+        ]
 
     # -------------------------------------------------------------------- stats
     def crm_stats(self) -> dict[str, Any]:
@@ -814,12 +954,3 @@ class SandboxState:
         """The full stats JSON of ``GET /_sandbox/stats``."""
         with self.lock:
             return {**self.traffic.as_dict(), **self.crm_stats()}
-
-
-def _sorted(records: list[Record], filters: dict[str, Any], *, prefix: str) -> list[Record]:
-    field_name = str(filters.get("sort_by_field") or "")
-    if not field_name:
-        return records
-    key = field_name.removeprefix(prefix)
-    ascending = filters.get("sort_ascending") in (True, "true", "True", 1, "1")
-    return sorted(records, key=lambda record: _sort_key(record.get(key)), reverse=not ascending)
