@@ -158,6 +158,7 @@ CRM_OBJECTS: dict[str, CrmObject] = {
             "POST",
             "tasks",
             "snapshot",
+            stable_sort="task_created_at",  # legacy reference's sort
             columns=(
                 ("type", "text", None),
                 ("status", "text", None),
@@ -190,6 +191,15 @@ CRM_OBJECTS: dict[str, CrmObject] = {
             "users",
             "snapshot",
             columns=(("email", "text", None), ("first_name", "text", None), ("last_name", "text", None)),
+        ),
+        CrmObject(
+            "labels",
+            "labels",
+            "GET",
+            "labels",
+            "snapshot",
+            paged=False,
+            columns=(("name", "text", None), ("modality", "text", None)),
         ),
         *(
             CrmObject(

@@ -301,10 +301,10 @@ class CrmExport:
 
     def _full(self, state: ExportState) -> ExportResult:
         resumed = state.progress.get("mode") == "full"
-        plan = ReadPlan.from_progress(state.progress) if resumed else self._plan()
         # A resumed read saw only part of the ids, so it cannot tell what is missing: no delete marks.
         wants_deletes = not resumed and (self.obj.mode == "snapshot" or self.reconcile)
         self._seen = set() if wants_deletes else None
+        plan = ReadPlan.from_progress(state.progress) if resumed else self._plan()
         if resumed:
             log.info(
                 "%s: continuing an unfinished full read at page %d of %d.",
@@ -331,7 +331,7 @@ class CrmExport:
                 window=error.window,
             ) from None
         self._check_totals(plan)
-        deleted = self._mark_missing() if self._seen is not None else 0
+        deleted = self._mark_missing(plan.total) if self._seen is not None else 0
         done = self.state_store.complete(self.obj.name, cursor=plan.cursor_at_start, now=utc_now())
         return ExportResult(
             self.obj.name,
@@ -384,9 +384,21 @@ class CrmExport:
             )
 
     # ------------------------------------------------------------------ deletes and lookups
-    def _mark_missing(self) -> int:
-        """Confirm every live row absent from the read, then mark the confirmed ones deleted."""
+    def _mark_missing(self, total: int | None) -> int:
+        """Confirm every live row absent from the read, then mark the confirmed ones deleted.
+
+        :param total: the records the read should have seen; when the distinct ids seen differ,
+            nothing is marked (an absence proves nothing after a read that did not see everything).
+        """
         assert self._seen is not None
+        if total is not None and len(self._seen) != total:
+            log.warning(
+                "%s: the read saw %d distinct ids for a total of %d: no delete is marked this run.",
+                self.obj.name,
+                len(self._seen),
+                total,
+            )
+            return 0
         missing = [i for i in self.destination.live_ids(self.spec) if i not in self._seen]
         if not missing:
             return 0
@@ -410,7 +422,7 @@ class CrmExport:
         self._seen = set()
         records = self.hook.crm_list(self.obj)
         self._write(records)
-        deleted = self._mark_missing()
+        deleted = self._mark_missing(None)
         self.state_store.complete(self.obj.name, cursor=None, now=utc_now())
         return ExportResult(self.obj.name, "snapshot", True, deleted=deleted, records=len(records), pages=1)
 
