@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from airflow_provider_apollo._api.crm_objects import CRM_OBJECTS, crm_object
+from airflow_provider_apollo._warehouse.records import TableSpec
 from airflow_provider_apollo._warehouse.sql import SqlDestination
 from airflow_provider_apollo._warehouse.state import ExportStateStore
+from airflow_provider_apollo.exceptions import ApolloQuotaExhaustedError
+from airflow_provider_apollo.hooks._transport import quota_store
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-from airflow_provider_apollo.transfers._crm_export import CrmExport, ExportResult
+from airflow_provider_apollo.transfers._crm_export import CrmExport, ExportResult, table_spec
 from tests.transfers.truth import CLEAN, compare, problems
 
 if TYPE_CHECKING:
@@ -117,7 +123,31 @@ def test_a_run_killed_half_way_is_continued_and_loses_nothing(
     assert ExportStateStore(warehouse).load("contacts").cursor is not None
 
 
-def crm_object_spec():  # noqa: ANN201 - a test helper
-    from airflow_provider_apollo.transfers._crm_export import table_spec
-
+def crm_object_spec() -> TableSpec:
     return table_spec(crm_object("contacts"))
+
+
+def test_a_run_cut_by_a_closed_hourly_window_resumes_without_rereading(
+    crm_sandbox: ApolloSandbox, warehouse: SqlDestination, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from airflow_provider_apollo.sandbox import SandboxLimits, WindowLimits
+
+    contacts = crm_object("contacts")
+    # The hour window holds 8 calls: 1 plan page + 1 newest-update probe + 6 more pages.
+    crm_sandbox.configure(limits=SandboxLimits(other=WindowLimits(per_hour=8)))
+    with pytest.raises(ApolloQuotaExhaustedError, match=r"(?s)per-hour.*saved its progress") as cut:
+        CrmExport(ApolloHook(), contacts, warehouse, lookback=LOOKBACK).run()
+    assert "next run continues" in str(cut.value)
+    saved = ExportStateStore(warehouse).load("contacts")
+    assert saved.cursor is None and saved.progress["next_page"] >= 2
+    stored = warehouse.counts(crm_object_spec())["live"]
+    assert stored == (saved.progress["next_page"] - 1) * 100
+
+    crm_sandbox.configure(limits=SandboxLimits())  # the window reopened...
+    # ...and the next run is an hour later: the host's quota store no longer holds it closed.
+    monkeypatch.setattr(quota_store, "default_store_directory", lambda: tmp_path / "an-hour-later")
+    hook = ApolloHook()
+    resumed = CrmExport(hook, contacts, warehouse, lookback=LOOKBACK).run()
+    assert resumed.complete and resumed.created == 1500 - stored
+    assert hook.requests_sent == 15 - (saved.progress["next_page"] - 1)
+    assert problems(compare(crm_sandbox.base_url, warehouse, "contacts")) == CLEAN
