@@ -210,7 +210,13 @@ class SqlDestination:
         insert = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})"
         return f"{insert} ON CONFLICT ({KEY}) DO UPDATE SET {sets}"
 
-    def upsert(self, spec: TableSpec, rows: Sequence[Row], *, extracted_at: str) -> UpsertCounts:
+    def commit(self) -> None:
+        """Commit what was written with ``commit=False``."""
+        self.connection.commit()
+
+    def upsert(
+        self, spec: TableSpec, rows: Sequence[Row], *, extracted_at: str, commit: bool = True
+    ) -> UpsertCounts:
         """Write ``rows`` by ``id`` in one transaction; rows whose content is unchanged are not rewritten.
 
         A row that was marked deleted and is seen again is written (``deleted_at`` back to NULL)
@@ -219,6 +225,8 @@ class SqlDestination:
         :param spec: the table.
         :param rows: the rows (one page or batch).
         :param extracted_at: when they were read (ISO-8601 UTC).
+        :param commit: commit at once; ``False`` leaves the transaction open for the caller to add
+            to (the export saves its progress in the same transaction) and :meth:`commit`.
         """
         latest = {row.id: row for row in rows}
         stored = self._stored_state(spec, list(latest))
@@ -238,7 +246,8 @@ class SqlDestination:
             cursor = self.connection.cursor()
             try:
                 cursor.executemany(self._upsert_sql(spec), to_write)
-                self.connection.commit()
+                if commit:
+                    self.connection.commit()
             except Exception:
                 self.connection.rollback()
                 raise
@@ -254,7 +263,9 @@ class SqlDestination:
             chunk = ids[start : start + _LOOKUP_CHUNK]
             marks = ", ".join([self.placeholder] * len(chunk))
             rows = self.execute(
-                f"SELECT {KEY}, content_hash, deleted_at FROM {table} WHERE {KEY} IN ({marks})", chunk
+                f"SELECT {KEY}, content_hash, deleted_at FROM {table} WHERE {KEY} IN ({marks})",
+                chunk,
+                commit=False,
             )
             found.update({str(r[0]): (r[1], r[2]) for r in rows})
         return found

@@ -75,17 +75,23 @@ class ExportStateStore:
         rows = self.destination.execute(
             f"SELECT cursor_value, last_complete_at, progress FROM {self.table} WHERE object = {mark}",
             (object_name,),
+            commit=False,
         )
         if not rows:
             return ExportState(object_name)
         cursor, last_complete_at, progress = rows[0]
         return ExportState(object_name, cursor, last_complete_at, json.loads(progress) if progress else {})
 
-    def save_progress(self, object_name: str, progress: Mapping[str, Any], *, now: str) -> None:
-        """Record how far an unfinished read got (the cursor stays where it is)."""
+    def save_progress(
+        self, object_name: str, progress: Mapping[str, Any], *, now: str, commit: bool = True
+    ) -> None:
+        """Record how far an unfinished read got (the cursor stays where it is).
+
+        :param commit: ``False`` to commit it with the rows written in the same transaction.
+        """
         state = self.load(object_name)
         state.progress = dict(progress)
-        self._write(state, now)
+        self._write(state, now, commit=commit)
 
     def complete(self, object_name: str, *, cursor: str | None, now: str) -> ExportState:
         """A read completed with its counts checked: move the cursor forward (never back), clear progress.
@@ -108,7 +114,7 @@ class ExportStateStore:
         mark = self.destination.placeholder
         self.destination.execute(f"DELETE FROM {self.table} WHERE object = {mark}", (object_name,))
 
-    def _write(self, state: ExportState, now: str) -> None:
+    def _write(self, state: ExportState, now: str, *, commit: bool = True) -> None:
         self._ensure()
         mark = self.destination.placeholder
         progress = json.dumps(state.progress, sort_keys=True) if state.progress else None
@@ -126,4 +132,6 @@ class ExportStateStore:
                 "last_complete_at = excluded.last_complete_at, progress = excluded.progress, "
                 "updated_at = excluded.updated_at"
             )
-        self.destination.execute(f"INSERT INTO {self.table} ({columns}) VALUES ({marks}) {tail}", values)
+        self.destination.execute(
+            f"INSERT INTO {self.table} ({columns}) VALUES ({marks}) {tail}", values, commit=commit
+        )
