@@ -1,0 +1,58 @@
+"""ApolloCrmExportOperator: arguments checked first, the Asset event carries what changed."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.transfers.apollo_to_sql import ApolloCrmExportOperator, as_flag, crm_export_asset
+
+if TYPE_CHECKING:
+    from airflow_provider_apollo._warehouse.sql import SqlDestination
+    from airflow_provider_apollo.sandbox import ApolloSandbox
+
+
+def test_an_unknown_object_is_refused_naming_the_argument() -> None:
+    operator = ApolloCrmExportOperator(task_id="t", object="{{ params.object }}")
+    operator.object = "leads"
+    with pytest.raises(ApolloConfigurationError, match=r"object must be one of contacts, accounts"):
+        operator.execute({})  # type: ignore[arg-type]
+    assert "hook" not in operator.__dict__  # refused before any request
+
+
+def test_reconcile_accepts_rendered_booleans_only() -> None:
+    assert as_flag("True", "reconcile") is True and as_flag(False, "reconcile") is False
+    with pytest.raises(ApolloConfigurationError, match="reconcile must be true or false"):
+        as_flag("sometimes", "reconcile")
+
+
+def test_a_literal_object_declares_its_asset() -> None:
+    operator = ApolloCrmExportOperator(task_id="t", object="accounts")
+    assert (
+        [a.uri for a in operator.outlets] == [crm_export_asset("accounts").uri] == ["apollo://crm/accounts"]
+    )
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_the_export_returns_and_publishes_what_changed(
+    crm_sandbox: ApolloSandbox, warehouse: SqlDestination
+) -> None:
+    operator = ApolloCrmExportOperator(task_id="export_contacts", object="contacts", lookback=timedelta(0))
+    events: dict[Any, Any] = defaultdict(lambda: SimpleNamespace(extra={}))
+    result = operator.execute({"run_id": "manual__1", "outlet_events": events})  # type: ignore[arg-type]
+    assert result["object"] == "contacts" and result["created"] == 1500 and result["complete"] is True
+    (asset,) = operator.outlets
+    assert events[asset].extra == result
+    assert warehouse.counts(operator_spec())["live"] == 1500
+
+
+def operator_spec() -> Any:
+    from airflow_provider_apollo._api.crm_objects import crm_object
+    from airflow_provider_apollo.transfers._crm_export import table_spec
+
+    return table_spec(crm_object("contacts"))
