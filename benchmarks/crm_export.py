@@ -18,6 +18,8 @@ import os
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,9 @@ class Sizes:
 
 
 QUICK = Sizes(contacts=3000, per_window=20, window_seconds=0.5)
-FULL = Sizes(contacts=120_000, per_window=200, window_seconds=2.0)
+# W = 10 s: the in-process sandbox serves about 25-40 pages a second on a shared 2-core machine, so a
+# shorter "minute" would measure the sandbox's CPU, not the client against the quota.
+FULL = Sizes(contacts=120_000, per_window=200, window_seconds=10.0)
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,36 @@ def export_worker(job: ExportJob, gate: StartGate) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def memoised_contact_search() -> Iterator[dict[Any, Any]]:
+    """Cache the sandbox's contact-search matches per filter set (cleared by the caller on change).
+
+    The sandbox filters all its contacts on every page of a stage-filtered query (a pass over
+    120,000 records under its lock), which would make the benchmark measure the sandbox. The
+    CRM does not change while a side reads it, so the cache changes no answer; the scenario
+    clears it when the reps' activity changes the CRM.
+    """
+    from airflow_provider_apollo.sandbox.state import SandboxState
+
+    original = SandboxState.search_contacts
+    cache: dict[Any, Any] = {}
+
+    def search_contacts(self: Any, filters: dict[str, Any]) -> Any:
+        key = (
+            id(self),
+            json.dumps({k: v for k, v in filters.items() if k not in ("page", "per_page")}, sort_keys=True),
+        )
+        if key not in cache:
+            cache[key] = original(self, filters)
+        return cache[key]
+
+    SandboxState.search_contacts = search_contacts  # type: ignore[method-assign]
+    try:
+        yield cache
+    finally:
+        SandboxState.search_contacts = original  # type: ignore[method-assign]
+
+
 def _truth(sandbox: Any) -> dict[str, Any]:
     import requests
 
@@ -165,6 +199,7 @@ def run(quick: bool) -> list[Table]:
             seed=11, people=200, limits=limits, crm_contacts=sizes.contacts, crm_users=5
         ) as sandbox,
         tempfile.TemporaryDirectory(prefix="apollo-benchmark-crm-") as folder,
+        memoised_contact_search() as search_cache,
     ):
         os.environ.update(sandbox.env)
         sandbox.configure(faults=SandboxFaults(slow=1.0, slow_seconds=latency))
@@ -196,6 +231,7 @@ def run(quick: bool) -> list[Table]:
             json.loads(Path(anchor_state).read_text())["table"], truth
         )
         sandbox.activity(seed=5, update=changed)
+        search_cache.clear()  # the CRM changed
         step("provider incremental", "provider")
         step("anchors incremental", "anchor")
         truth = _truth(sandbox)
@@ -224,16 +260,16 @@ def run(quick: bool) -> list[Table]:
         ],
     )
     for name, report in rows.items():
-        backfill = "backfill" in name
+        full = "backfill" in name
         table.add_row(
             name,
             report["wall"],
-            report["wall"] / bound if backfill else None,
+            report["wall"] / bound if full else None,
             report["calls"],
-            report["calls"] / needed if backfill else None,
+            report["calls"] / needed if full else None,
             report["growth"],
             report.get("missed", 0),
-            report.get("stale") if not backfill else None,
+            report.get("stale") if not full else None,
         )
     table.note(
         f"N={sizes.contacts:,} contacts; contacts/search limit L={sizes.per_window}/window, W="

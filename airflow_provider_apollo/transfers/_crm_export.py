@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -451,10 +451,3 @@ class CrmExport:
         deleted = self._mark_missing(None)
         self.state_store.complete(self.obj.name, cursor=None, now=utc_now())
         return ExportResult(self.obj.name, "snapshot", True, deleted=deleted, records=len(records), pages=1)
-
-
-def iter_objects(names: list[str] | None) -> Iterator[str]:
-    """``names``, or every exportable object."""
-    from airflow_provider_apollo._api.crm_objects import CRM_OBJECTS
-
-    yield from names or list(CRM_OBJECTS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import timedelta
 from types import SimpleNamespace
@@ -56,3 +57,27 @@ def operator_spec() -> Any:
     from airflow_provider_apollo.transfers._crm_export import table_spec
 
     return table_spec(crm_object("contacts"))
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_export_path_gets_gzip_json_lines_and_a_manifest(
+    crm_sandbox: ApolloSandbox, warehouse: SqlDestination, tmp_path: Any
+) -> None:
+    from airflow_provider_apollo._warehouse.object_storage import read_jsonl, storage_path
+
+    operator = ApolloCrmExportOperator(
+        task_id="export_accounts", object="accounts", export_path=str(tmp_path)
+    )
+    result = operator.execute({"run_id": "scheduled__2026-01-02T00:00:00+00:00"})  # type: ignore[arg-type]
+    folder = tmp_path / "accounts" / "scheduled__2026-01-02T00_00_00_00_00"
+    manifest = json.loads((folder / "_manifest.json").read_text())
+    records = [r for part in manifest["parts"] for r in read_jsonl(storage_path(str(folder / part)))]
+    assert len(records) == result["records"] == 150
+    assert {r["id"] for r in records} == set(warehouse.live_ids(_accounts_spec()))
+
+
+def _accounts_spec() -> Any:
+    from airflow_provider_apollo._api.crm_objects import crm_object
+    from airflow_provider_apollo.transfers._crm_export import table_spec
+
+    return table_spec(crm_object("accounts"))
