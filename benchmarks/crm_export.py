@@ -57,9 +57,10 @@ class Sizes:
 
 
 QUICK = Sizes(contacts=3000, per_window=20, window_seconds=0.5)
-# W = 10 s: the in-process sandbox serves about 25-40 pages a second on a shared 2-core machine, so a
-# shorter "minute" would measure the sandbox's CPU, not the client against the quota.
-FULL = Sizes(contacts=120_000, per_window=200, window_seconds=10.0)
+# W = 20 s: the sandbox (Python, one process) serves about 25-40 pages a second on a shared 2-core
+# machine, so a shorter "minute" (200 calls in it) would measure the sandbox's CPU, not the client
+# against the quota.
+FULL = Sizes(contacts=120_000, per_window=200, window_seconds=20.0)
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,39 @@ def memoised_contact_search() -> Iterator[dict[Any, Any]]:
         SandboxState.search_contacts = original  # type: ignore[method-assign]
 
 
+def warm_sandbox_search(sandbox: Any) -> None:
+    """Ask each query the export will page once before the clock starts, so the memo holds it.
+
+    The first page of a new filter set costs the sandbox a pass and a sort over every contact
+    (about half a second at 120,000); Apollo has no such cost. Every side gets the same warm cache.
+    """
+    import requests
+
+    headers = {"X-Api-Key": sandbox.api_key}
+    stages = requests.get(f"{sandbox.base_url}/api/v1/contact_stages", headers=headers, timeout=60).json()
+    bodies: list[dict[str, Any]] = [
+        {"sort_by_field": "contact_updated_at", "sort_ascending": False},
+        {"sort_by_field": "contact_created_at", "sort_ascending": True},
+    ]
+    for stage in stages["contact_stages"]:
+        for ascending in (True, False):
+            bodies.append(
+                {
+                    "contact_stage_ids": [stage["id"]],
+                    "sort_by_field": "contact_created_at",
+                    "sort_ascending": ascending,
+                }
+            )
+    for body in bodies:
+        answer = requests.post(
+            f"{sandbox.base_url}/api/v1/contacts/search",
+            json={**body, "page": 1, "per_page": 100},
+            headers=headers,
+            timeout=120,
+        )
+        answer.raise_for_status()
+
+
 def _truth(sandbox: Any) -> dict[str, Any]:
     import requests
 
@@ -223,6 +257,7 @@ def run(quick: bool) -> list[Table]:
             report["wall"] = report["ended"] - started
             rows[name] = report
 
+        warm_sandbox_search(sandbox)
         step("provider backfill", "provider")
         step("anchors backfill", "anchor")
         truth = _truth(sandbox)
@@ -232,6 +267,7 @@ def run(quick: bool) -> list[Table]:
         )
         sandbox.activity(seed=5, update=changed)
         search_cache.clear()  # the CRM changed
+        warm_sandbox_search(sandbox)
         step("provider incremental", "provider")
         step("anchors incremental", "anchor")
         truth = _truth(sandbox)
