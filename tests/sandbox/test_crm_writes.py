@@ -244,3 +244,19 @@ def test_a_changed_email_is_what_dedupe_then_matches(sb, api):
 
     assert by_new["contact"]["id"] == contact_id and "dedupe_result" in by_new
     assert by_old["contact"]["id"] != contact_id and "dedupe_result" not in by_old
+
+
+def test_the_email_index_returns_the_oldest_live_contact_with_an_email():
+    from airflow_provider_apollo.sandbox.crm_index import EmailIndex
+
+    index = EmailIndex()
+    for contact_id in ("a", "b", "c"):
+        index.add(contact_id, " Same@Example.com ")
+    index.add("d", None)
+
+    assert index.first("same@example.COM") == "a"
+    index.remove("b", "same@example.com")
+    index.remove("a", "same@example.com")
+    assert index.first("same@example.com") == "c"  # "b" left first: "c" is the oldest still there
+    index.remove("c", "SAME@example.com")
+    assert index.first("same@example.com") is None and index.first(None) is None
