@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from airflow_provider_apollo.sandbox import ApolloSandbox
     from tests.e2e.conftest import ExampleDags
 
+
+pytestmark = pytest.mark.slow  # two runs of an example DAG: tens of seconds
 DAG_ID = "example_apollo_crm_export"
 ACTIVITY = {"seed": 9, "update": 30, "create": 10, "move_stage": 10, "account_update": 4, "task_complete": 5}
 

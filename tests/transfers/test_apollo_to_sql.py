@@ -39,6 +39,7 @@ def test_a_literal_object_declares_its_asset() -> None:
     )
 
 
+@pytest.mark.slow  # a seeded sandbox CRM
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_the_export_returns_and_publishes_what_changed(
     crm_sandbox: ApolloSandbox, warehouse: SqlDestination
@@ -59,6 +60,7 @@ def operator_spec() -> Any:
     return table_spec(crm_object("contacts"))
 
 
+@pytest.mark.slow  # a seeded sandbox CRM
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_export_path_gets_gzip_json_lines_and_a_manifest(
     crm_sandbox: ApolloSandbox, warehouse: SqlDestination, tmp_path: Any

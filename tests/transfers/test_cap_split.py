@@ -94,6 +94,7 @@ def export(destination: SqlDestination) -> Any:
     return CrmExport(ApolloHook(), crm_object("contacts"), destination, lookback=timedelta(hours=1)).run()
 
 
+@pytest.mark.slow  # tens of thousands of fake contacts paged
 def test_over_the_cap_is_split_by_stage_and_read_whole(
     fake_apollo: requests_mock_module.Mocker, sqlite_warehouse: SqlDestination
 ) -> None:
@@ -109,6 +110,7 @@ def test_over_the_cap_is_split_by_stage_and_read_whole(
     assert ExportStateStore(sqlite_warehouse).load("contacts").cursor is not None
 
 
+@pytest.mark.slow  # tens of thousands of fake contacts paged
 def test_records_outside_every_stage_fail_loudly_and_keep_the_cursor(
     fake_apollo: requests_mock_module.Mocker, sqlite_warehouse: SqlDestination
 ) -> None:
@@ -118,6 +120,7 @@ def test_records_outside_every_stage_fail_loudly_and_keep_the_cursor(
     assert ExportStateStore(sqlite_warehouse).load("contacts").cursor is None
 
 
+@pytest.mark.slow  # tens of thousands of fake contacts paged
 def test_a_stage_beyond_both_ends_fails_naming_the_cap(
     fake_apollo: requests_mock_module.Mocker, sqlite_warehouse: SqlDestination
 ) -> None:

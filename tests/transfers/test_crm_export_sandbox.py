@@ -22,6 +22,8 @@ from tests.transfers.truth import CLEAN, compare, problems
 if TYPE_CHECKING:
     from airflow_provider_apollo.sandbox import ApolloSandbox
 
+
+pytestmark = pytest.mark.slow  # a seeded sandbox CRM, exported several times: seconds each
 LOOKBACK = timedelta(minutes=5)
 ACTIVITY = {
     "seed": 3,
