@@ -98,7 +98,8 @@ def export_worker(job: ExportJob, gate: StartGate) -> dict[str, Any]:
     from airflow_provider_apollo._api.crm_objects import crm_object
     from airflow_provider_apollo._warehouse.sql import SqlDestination
     from airflow_provider_apollo.hooks.apollo import ApolloHook
-    from airflow_provider_apollo.transfers._crm_export import CrmExport, table_spec
+    from airflow_provider_apollo.transfers._crm_export import CrmExport
+    from airflow_provider_apollo.transfers._export_run import table_spec
 
     os.environ["AIRFLOW_CONN_APOLLO_WAREHOUSE"] = json.dumps({"conn_type": "sqlite", "host": job.database})
     destination = SqlDestination("apollo_warehouse")
@@ -176,12 +177,16 @@ def warm_sandbox_search(sandbox: Any) -> None:
                 }
             )
     for body in bodies:
-        answer = requests.post(
-            f"{sandbox.base_url}/api/v1/contacts/search",
-            json={**body, "page": 1, "per_page": 100},
-            headers=headers,
-            timeout=120,
-        )
+        while True:  # a small quick-mode window may close during the warm-up: wait it out
+            answer = requests.post(
+                f"{sandbox.base_url}/api/v1/contacts/search",
+                json={**body, "page": 1, "per_page": 100},
+                headers=headers,
+                timeout=120,
+            )
+            if answer.status_code != 429:
+                break
+            time.sleep(float(answer.headers.get("retry-after") or 1))
         answer.raise_for_status()
 
 

@@ -55,7 +55,7 @@ def test_the_export_returns_and_publishes_what_changed(
 
 def operator_spec() -> Any:
     from airflow_provider_apollo._api.crm_objects import crm_object
-    from airflow_provider_apollo.transfers._crm_export import table_spec
+    from airflow_provider_apollo.transfers._export_run import table_spec
 
     return table_spec(crm_object("contacts"))
 
@@ -80,6 +80,6 @@ def test_export_path_gets_gzip_json_lines_and_a_manifest(
 
 def _accounts_spec() -> Any:
     from airflow_provider_apollo._api.crm_objects import crm_object
-    from airflow_provider_apollo.transfers._crm_export import table_spec
+    from airflow_provider_apollo.transfers._export_run import table_spec
 
     return table_spec(crm_object("accounts"))

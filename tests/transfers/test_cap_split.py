@@ -15,7 +15,8 @@ from airflow_provider_apollo._api.crm_objects import crm_object
 from airflow_provider_apollo._warehouse.sql import SqlDestination
 from airflow_provider_apollo._warehouse.state import ExportStateStore
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-from airflow_provider_apollo.transfers._crm_export import CrmExport, table_spec
+from airflow_provider_apollo.transfers._crm_export import CrmExport
+from airflow_provider_apollo.transfers._export_run import table_spec
 from airflow_provider_apollo.transfers._slices import IncompleteReadError
 
 BASE = "https://api.apollo.io/api/v1"

@@ -16,7 +16,8 @@ from airflow_provider_apollo._warehouse.state import ExportStateStore
 from airflow_provider_apollo.exceptions import ApolloQuotaExhaustedError
 from airflow_provider_apollo.hooks._transport import quota_store
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-from airflow_provider_apollo.transfers._crm_export import CrmExport, ExportResult, table_spec
+from airflow_provider_apollo.transfers._crm_export import CrmExport
+from airflow_provider_apollo.transfers._export_run import ExportResult, table_spec
 from tests.transfers.truth import CLEAN, compare, problems
 
 if TYPE_CHECKING:
