@@ -17,4 +17,5 @@ SCENARIOS = (
     "hook_overhead",
     "multi_host",
     "quota_deferral",
+    "crm_export",
 )

@@ -791,6 +791,30 @@ def _hook_attributes_used_here() -> set[str]:
     }
 
 
+def test_crm_export_reads(sb: ApolloSandbox, hook: ApolloHook) -> None:
+    """The CRM export's reads: a page with its total, later pages in order, a lookup, a delete seen."""
+    from airflow_provider_apollo._api.crm_objects import crm_object
+
+    contacts = crm_object("contacts")
+    by_creation = {"sort_by_field": "contact_created_at", "sort_ascending": True}
+    sb.reset(crm_contacts=250, crm_users=2)
+    try:
+        first = hook.crm_page(contacts, by_creation, 1)
+        assert (first.number, len(first.records), first.total_entries, first.partial) == (1, 100, 250, False)
+        later = list(hook.iter_crm_pages(contacts, by_creation, first=2, last=3))
+        assert [(p.number, len(p.records)) for p in later] == [(2, 100), (3, 50)]
+        assert len({r["id"] for p in (first, *later) for r in p.records}) == 250
+        assert _requests_to(sb, "POST", "contacts/search") == 3
+        stages = hook.crm_list(crm_object("contact_stages"))
+        assert [s["id"] for s in stages] == [s["id"] for s in sb.state.world.contact_stages]
+        kept = first.records[0]["id"]
+        assert (hook.crm_record_or_none(contacts, kept) or {}).get("id") == kept
+        sb.state.delete("contacts", kept)
+        assert hook.crm_record_or_none(contacts, kept) is None  # 422 "This contact has been deleted."
+    finally:
+        sb.reset(crm_contacts=0, crm_users=1)
+
+
 def test_every_public_hook_method_has_an_integration_test() -> None:
     public = _public_hook_members()
     untested = public - _hook_attributes_used_here() - NOT_SENDING_REQUESTS.keys()
