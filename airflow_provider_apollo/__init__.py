@@ -16,7 +16,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - exercised only on a broken install
     _airflow_version = None
 
-_MINIMUM_AIRFLOW = (3, 1)
+_MINIMUM_AIRFLOW = (3, 0)
 
 
 def _major_minor(version_text: str) -> tuple[int, ...]:

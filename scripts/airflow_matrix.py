@@ -26,7 +26,6 @@ Only the standard library is used: this runs before any venv exists.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -38,6 +37,9 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _matrix_venv
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DAG = "example_apollo_prospecting"
@@ -66,7 +68,8 @@ class Target:
 #: task runner fails with the FastAPI that pip resolves here (Airflow's own defect, not ours).
 TARGETS: dict[str, Target] = {
     "3.1": Target("3.1.8", ("imports", "registration", "unit", "example")),
-    "3.2": Target("3.2.2", ("imports", "registration")),
+    "3.2": Target("3.2.2", ("imports", "registration", "unit", "example")),
+    "3.0": Target("3.0.6", ("imports", "registration", "unit", "example")),
 }
 
 
@@ -76,35 +79,8 @@ def _python(target: Target) -> Path:
 
 
 def ensure_venv(target: Target) -> None:
-    """Create the target's venv and install Airflow (pinned) and the project, once per change."""
-    stamp = target.venv / ".installed"
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + target.airflow.encode()).hexdigest()
-    if stamp.exists() and stamp.read_text() == digest:
-        print(f"==> {target.venv.name}: Airflow {target.airflow} already installed", flush=True)
-        return
-    if not _python(target).exists():
-        subprocess.run([sys.executable, "-m", "venv", str(target.venv)], check=True)
-    constraints = target.venv / "constraints.txt"
-    constraints.write_text(f"apache-airflow=={target.airflow}\n")
-    print(f"==> {target.venv.name}: installing Airflow {target.airflow} and the project", flush=True)
-    subprocess.run(
-        [
-            str(_python(target)),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-c",
-            str(constraints),
-            f"apache-airflow=={target.airflow}",
-            "-e",
-            f"{ROOT}[dev]",
-        ],
-        check=True,
-        cwd=ROOT,
-    )
-    stamp.write_text(digest)
+    """The target's venv: Airflow with its release's dependencies, the project on top (``_matrix_venv``)."""
+    _matrix_venv.ensure_venv(target.venv, target.airflow)
 
 
 # ----------------------------------------------------------------------------- checks
