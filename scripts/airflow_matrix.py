@@ -63,6 +63,9 @@ class Target:
     airflow: str
     unit: str
     gaps: tuple[tuple[str, str], ...] = ()
+    #: Airflow 3.0's ``airflow dags test`` prints its DEBUG lines, among them each value it masks
+    #: (``Sending request msg=MaskSecret(value=...)``; 3.0 masks every connection's password).
+    prints_masked_secrets: bool = False
 
     @property
     def minor(self) -> str:
@@ -108,6 +111,7 @@ TARGETS: dict[str, Target] = {
                 "('Sending request msg=MaskSecret(value=...)')",
             ),
         ),
+        prints_masked_secrets=True,
     ),
     "3.1": Target("3.1.8", "airflow", _EXTRAS_GAPS),
     "3.2": Target("3.2.2", "airflow"),
@@ -283,7 +287,12 @@ def check_example(target: Target, env: dict[str, str]) -> str:
         answer = run([str(_python(target)), "-c", LATEST_RUN_STATE, EXAMPLE_DAG], env)
         state = next(line for line in answer.splitlines() if line.startswith("RUN_STATE=")).split("=", 1)[1]
         assert state == "success", f"{EXAMPLE_DAG} ended {state}:\n{output[-6000:]}"
-        assert key not in output, f"the API key is in the output of airflow dags test:\n{output[-6000:]}"
+        leaks = [
+            line
+            for line in output.splitlines()
+            if key in line and not (target.prints_masked_secrets and "MaskSecret(value=" in line)
+        ]
+        assert not leaks, "the API key is in the output of airflow dags test:\n" + "\n".join(leaks[:5])
         after = _sandbox_stats(base_url)
     finally:
         sandbox.terminate()
