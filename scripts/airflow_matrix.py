@@ -118,7 +118,10 @@ TARGETS: dict[str, Target] = {
 }
 
 #: Tests whose outcome depends on Airflow: operators, sensors, triggers and the hook (through
-#: Airflow's connections, context, XCom, templating and logging), the example DAGs, secrets.
+#: Airflow's connections, context, XCom, templating and logging), the example DAGs, bad input.
+#: Not ``tests/reliability/test_secret_hygiene.py``: 3 minutes on 3.2.2 (70 s on 3.0.6), beyond
+#: the matrix's budget; the lowest and the newest minor run it, and every minor's example check
+#: looks for the API key in the whole output of ``airflow dags test``.
 AIRFLOW_FACING_TESTS = (
     "tests/operators",
     "tests/sensors",
@@ -128,7 +131,6 @@ AIRFLOW_FACING_TESTS = (
     "tests/test_connection.py",
     "tests/test_templating.py",
     "tests/test_airflow_floor.py",
-    "tests/reliability/test_secret_hygiene.py",
     "tests/reliability/test_bad_input_catalogue.py",
 )
 #: Left out of every unit run: the registration check runs the first two; the fault storms are
@@ -195,11 +197,7 @@ def check_imports(target: Target, env: dict[str, str]) -> str:
 
 
 def check_registration(target: Target, env: dict[str, str]) -> str:
-    airflow = str(target.venv / "bin" / "airflow")
-    providers = run([airflow, "providers", "list", "-o", "plain"], env)
-    assert "airflow-provider-apollo" in providers, providers[-2000:]
-    hooks = run([airflow, "providers", "hooks", "-o", "plain"], env)
-    assert any(line.split()[:1] == ["apollo"] for line in hooks.splitlines()), hooks[-2000:]
+    """``tests/test_get_provider_info.py`` runs ``airflow providers list`` / ``providers hooks``."""
     files = ["tests/test_connection_form.py", "tests/test_get_provider_info.py"]
     gaps = [argument for argument, _reason in target.gaps]
     summary = pytest_run([*_pytest(target), *files, *gaps], env)
