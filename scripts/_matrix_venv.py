@@ -96,14 +96,15 @@ def release_cutoff(version: str) -> str:
         uploads = [f["upload-time"] for f in _release_files(version) if f.get("upload-time")]
         source = "the index"
     except OSError as error:
-        uploads, source = [], f"the table in {Path(__file__).name} (index unreachable: {error})"
+        uploads, source = [], f"KNOWN_UPLOADS: the index is unreachable ({error})"
     if not uploads:
         if version not in KNOWN_UPLOADS:
             raise SystemExit(
                 f"No upload time for apache-airflow=={version} from {INDEX_URL} and none in "
-                f"KNOWN_UPLOADS: check the version exists on PyPI, or add its upload time there."
+                "KNOWN_UPLOADS: check the version exists on PyPI, or add its upload time there."
             )
-        uploads, source = [KNOWN_UPLOADS[version]], source if source != "the index" else "KNOWN_UPLOADS"
+        uploads = [KNOWN_UPLOADS[version]]
+        source = source if source != "the index" else "KNOWN_UPLOADS: the index gave no upload time"
     released = max(datetime.fromisoformat(u.replace("Z", "+00:00")) for u in uploads)
     cutoff = (released + RELEASE_MARGIN).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     print(
