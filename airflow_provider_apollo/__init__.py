@@ -6,8 +6,8 @@ __all__ = ["__version__"]
 
 __version__ = "0.1.0"
 
-# Fail fast on an unsupported Airflow: 3.1 is the lowest minor CI proves (docs/airflow-versions.md);
-# on 3.0 the provider imports but its tasks fail in Airflow's task runner.
+# Fail fast on an unsupported Airflow: 3.0 is the lowest minor CI proves (docs/airflow-versions.md);
+# Airflow 2 has neither the task SDK nor the names the provider imports.
 from importlib.metadata import PackageNotFoundError, version
 
 _airflow_version: str | None
@@ -16,7 +16,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - exercised only on a broken install
     _airflow_version = None
 
-_MINIMUM_AIRFLOW = (3, 1)
+_MINIMUM_AIRFLOW = (3, 0)
 
 
 def _major_minor(version_text: str) -> tuple[int, ...]:
@@ -28,6 +28,6 @@ def _major_minor(version_text: str) -> tuple[int, ...]:
 
 if _airflow_version is not None and _major_minor(_airflow_version) < _MINIMUM_AIRFLOW:  # pragma: no cover
     raise RuntimeError(
-        f"airflow-provider-apollo {__version__} needs Apache Airflow 3.1 or newer; "
+        f"airflow-provider-apollo {__version__} needs Apache Airflow 3.0 or newer; "
         f"found {_airflow_version}. Upgrade Airflow or pin an older provider."
     )

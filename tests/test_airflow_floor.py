@@ -28,7 +28,14 @@ def test_the_floor_is_the_lowest_minor_the_matrix_proves() -> None:
 
 @pytest.mark.parametrize(
     ("version", "supported"),
-    [("3.1.8", True), ("3.1.0rc1", True), ("3.10.0", True), ("3.0.6", False), ("2.11.0", False)],
+    [
+        ("3.1.8", True),
+        ("3.0.0rc1", True),
+        ("3.0.6", True),
+        ("3.10.0", True),
+        ("2.11.0", False),
+        ("2.10.5", False),
+    ],
 )
 def test_versions_below_the_floor_are_told_apart(version: str, supported: bool) -> None:
     assert (_major_minor(version) >= _MINIMUM_AIRFLOW) is supported

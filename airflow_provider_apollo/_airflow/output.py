@@ -67,8 +67,9 @@ def read_json_lines(argument: str, reference: Mapping[str, Any]) -> list[dict[st
 
     path = ObjectStoragePath(reference["path"])
     try:
+        # read(), not iteration: Airflow 3.0's ObjectStoragePath file wrapper cannot be iterated.
         with path.open("r", encoding="utf-8") as stream:
-            records = [json.loads(line) for line in stream if line.strip()]
+            records = [json.loads(line) for line in stream.read().splitlines() if line.strip()]
     except FileNotFoundError:
         raise ApolloConfigurationError(
             f"{argument} points at {reference['path']!r}, which does not exist (any more). Re-run the "

@@ -9,7 +9,7 @@ from unittest.mock import MagicMock
 import httpx
 import pytest
 import requests_mock as requests_mock_module
-from airflow.sdk.module_loading import import_string
+from airflow.providers.common.compat.module_loading import import_string
 from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_apollo.exceptions import ApolloAuthenticationError
