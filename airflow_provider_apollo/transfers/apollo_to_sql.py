@@ -93,7 +93,7 @@ class ApolloCrmExportOperator(ApolloBaseOperator):
         self.reconcile = reconcile
         self.schema = schema
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         """Export, then attach what changed to the object's Asset event."""
         from airflow_provider_apollo._warehouse.sql import SqlDestination
         from airflow_provider_apollo.transfers._crm_export import CrmExport
