@@ -15,8 +15,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_apollo._api.crm_objects import CRM_OBJECTS, crm_object
-from airflow_provider_apollo.exceptions import ApolloConfigurationError
-from airflow_provider_apollo.operators._base import ApolloBaseOperator
+from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloError
+from airflow_provider_apollo.operators._quota_deferral import QuotaDeferringOperator
 from airflow_provider_apollo.operators.assets import is_templated
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def as_flag(value: Any, argument: str) -> bool:
     raise ApolloConfigurationError(f"{argument} must be true or false; got {value!r}.")
 
 
-class ApolloCrmExportOperator(ApolloBaseOperator):
+class ApolloCrmExportOperator(QuotaDeferringOperator):
     """Export one Apollo CRM object to ``apollo_<object>`` on a SQL connection.
 
     Returns (and puts in its Asset event) ``{"object", "mode", "complete", "created",
@@ -67,9 +67,24 @@ class ApolloCrmExportOperator(ApolloBaseOperator):
     :param reconcile: read contacts in full and confirm deletes (``GET contacts/{id}``) before
         setting ``deleted_at``; snapshot objects confirm deletes on every run. (templated)
     :param schema: the schema to write in (PostgreSQL); default the connection's.
+    :param priority: the quota class of the export's calls: ``"low"`` (default) stops at the
+        connection's ``quota_reserve`` floor and leaves the rest of each window to prospecting;
+        ``"normal"`` may use the whole window. (templated)
+    :param deferrable: when a quota window closes (or the low-priority floor is reached), wait
+        in the triggerer instead of failing; the progress is in the warehouse, so the resumed
+        task reads only the pages not yet written (default from ``[operators] default_deferrable``).
+    :param max_quota_sleep: with ``deferrable``, the longest quota wait slept in the worker (s).
+    :param max_quota_deferrals: with ``deferrable``, how many quota deferrals one try may make.
     """
 
-    template_fields: Sequence[str] = ("apollo_conn_id", "object", "sql_conn_id", "export_path", "reconcile")
+    template_fields: Sequence[str] = (
+        "apollo_conn_id",
+        "object",
+        "sql_conn_id",
+        "export_path",
+        "reconcile",
+        "priority",
+    )
     ui_color = "#b3e0ff"
 
     def __init__(
@@ -81,6 +96,7 @@ class ApolloCrmExportOperator(ApolloBaseOperator):
         lookback: timedelta = DEFAULT_LOOKBACK,
         reconcile: bool | str = False,
         schema: str | None = None,
+        priority: str = "low",
         **kwargs: Any,
     ) -> None:
         if isinstance(object, str) and not is_templated(object) and "outlets" not in kwargs:
@@ -92,8 +108,36 @@ class ApolloCrmExportOperator(ApolloBaseOperator):
         self.lookback = lookback
         self.reconcile = reconcile
         self.schema = schema
+        self.priority = priority
+
+    def hook_options(self) -> dict[str, Any]:
+        """An export is low-priority work by default: it leaves ``quota_reserve`` to the others."""
+        if self.priority not in ("low", "normal"):
+            raise ApolloConfigurationError(
+                f"priority must be 'low' or 'normal'; got {self.priority!r}. It is templated: check "
+                "the rendered value in the task's Rendered Template tab."
+            )
+        return {**super().hook_options(), "priority": self.priority}
 
     def _execute(self, context: Context) -> dict[str, Any]:
+        return self._run(context, {})
+
+    def resume(self, context: Context, progress: dict[str, Any]) -> dict[str, Any]:
+        """After a quota wait: the export continues from the progress saved in the warehouse."""
+        return self._run(context, progress)
+
+    def _run(self, context: Context, progress: dict[str, Any]) -> dict[str, Any]:
+        """Export; a closed quota window defers (when deferrable) and the export goes on after it."""
+        try:
+            return self._export(context)
+        except ApolloError as error:
+            if self.defers_for(error):
+                # The read's progress is in apollo_export_state, written page by page: only the
+                # count of deferrals travels with the task.
+                self.defer_for_quota(error, progress)
+            raise
+
+    def _export(self, context: Context) -> dict[str, Any]:
         """Export, then attach what changed to the object's Asset event."""
         from airflow_provider_apollo._warehouse.sql import SqlDestination
         from airflow_provider_apollo.transfers._crm_export import CrmExport

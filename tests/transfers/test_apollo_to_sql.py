@@ -83,3 +83,48 @@ def _accounts_spec() -> Any:
     from airflow_provider_apollo.transfers._export_run import table_spec
 
     return table_spec(crm_object("accounts"))
+
+
+def test_an_export_is_low_priority_unless_told_and_a_bad_priority_is_named() -> None:
+    assert ApolloCrmExportOperator(task_id="t", object="contacts").hook_options()["priority"] == "low"
+    normal = ApolloCrmExportOperator(task_id="t", object="contacts", priority="normal")
+    assert normal.hook_options()["priority"] == "normal"
+    normal.priority = "urgent"  # as a template could render it
+    with pytest.raises(ApolloConfigurationError, match="priority must be 'low' or 'normal'; got 'urgent'"):
+        normal.hook_options()
+
+
+@pytest.mark.slow  # a seeded sandbox CRM
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_closed_hourly_window_defers_and_the_resumed_task_reads_only_what_is_left(
+    crm_sandbox: ApolloSandbox, warehouse: SqlDestination, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from airflow.exceptions import TaskDeferred
+
+    from airflow_provider_apollo.hooks._transport import quota_store
+    from airflow_provider_apollo.sandbox import SandboxLimits, WindowLimits
+
+    # The hour window holds 8 calls: the 15 pages of contacts need two windows.
+    crm_sandbox.configure(limits=SandboxLimits(other=WindowLimits(per_hour=8)))
+    first = ApolloCrmExportOperator(
+        task_id="export_contacts", object="contacts", lookback=timedelta(0), deferrable=True
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        first.execute({"run_id": "manual__1"})  # type: ignore[arg-type]
+    trigger = deferred.value.trigger
+    assert trigger.window == "hour" and deferred.value.method_name == "execute_complete"
+    stored = warehouse.counts(operator_spec())["live"]
+    assert 0 < stored < 1500  # the pages read before the window closed are in the warehouse
+
+    crm_sandbox.configure(limits=SandboxLimits())  # the window reopened an hour later...
+    monkeypatch.setattr(quota_store, "default_store_directory", lambda: tmp_path / "an-hour-later")
+    resumed = ApolloCrmExportOperator(
+        task_id="export_contacts", object="contacts", lookback=timedelta(0), deferrable=True
+    )
+    result = resumed.execute_complete(
+        {"run_id": "manual__1"},  # type: ignore[arg-type]
+        event={"status": "reopened", "window": "hour", "endpoint": "contacts/search"},
+        progress=deferred.value.kwargs["progress"],
+    )
+    assert result["complete"] is True and warehouse.counts(operator_spec())["live"] == 1500
+    assert resumed.hook.requests_sent <= 15 - stored // 100 + 2  # the rest, and a plan or two
