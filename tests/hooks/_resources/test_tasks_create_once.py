@@ -16,8 +16,7 @@ from airflow_provider_apollo.exceptions import (
 )
 from airflow_provider_apollo.hooks._resources.tasks import TasksCreated
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-
-from .conftest import BASE, CANARY_KEY
+from tests._support import BASE, CANARY_KEY
 
 DUE = "2026-03-02T09:00:00Z"
 
