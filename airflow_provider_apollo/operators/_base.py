@@ -8,7 +8,7 @@ summary line, the usage metrics (``metrics.py``), and the Asset of ``output_path
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -63,12 +63,16 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
 
         :param context: the task's context.
         """
+        if isinstance(context, Mapping):
+            # Link ids are pushed empty first: a task that fails before writing anything
+            # still has them, so its links resolve to nothing instead of logging a miss.
+            self._clear_links(context)
+        return self._reported(context, lambda: self._execute(context))
+
+    def _reported(self, context: Context, work: Callable[[], Any]) -> Any:
+        """Run ``work``; its output reference to the Assets, the usage reported however it ends."""
         try:
-            if isinstance(context, Mapping):
-                # Link ids are pushed empty first: a task that fails before writing anything
-                # still has them, so its links resolve to nothing instead of logging a miss.
-                self._clear_links(context)
-            result = self._execute(context)
+            result = work()
             if isinstance(context, Mapping):
                 self._attach_output_reference(context, result)
             return result
@@ -146,8 +150,11 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
         a user declared for a templated path. A consumer reads it as
         ``inlet_events[asset][-1].extra`` and passes it on as it is.
         """
-        if not is_output_reference(result):
-            return
+        if is_output_reference(result):
+            self.publish_to_assets(context, result)
+
+    def publish_to_assets(self, context: Context, extra: Mapping[str, Any]) -> None:
+        """Add ``extra`` to the event of every Asset among the outlets."""
         from airflow.providers.common.compat.sdk import Asset
 
         events = context.get("outlet_events")
@@ -155,7 +162,7 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
             return
         for outlet in self.outlets:
             if isinstance(outlet, Asset):
-                events[outlet].extra.update(result)
+                events[outlet].extra.update(extra)
 
 
 def format_credits(credits: float) -> str:

@@ -189,13 +189,7 @@ class QuotaDeferringOperator(ApolloBaseOperator):
             event.get("moment"),
         )
         # The resumed part spends too: its usage is reported however it ends, as execute()'s is.
-        try:
-            result = self.resume(context, dict(progress or {}))
-            if isinstance(context, Mapping):
-                self._attach_output_reference(context, result)
-            return result
-        finally:
-            self._report_usage()
+        return self._reported(context, lambda: self.resume(context, dict(progress or {})))
 
     @abstractmethod
     def resume(self, context: Context, progress: dict[str, Any]) -> Any:

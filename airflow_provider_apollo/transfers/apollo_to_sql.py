@@ -159,22 +159,12 @@ class ApolloCrmExportOperator(QuotaDeferringOperator):
                 reconcile=reconcile,
             )
             result = export.run().as_dict()
-        self._emit(context, result)
+        self.publish_to_assets(context, result)
         self.log_summary(
             f"{obj.name}: {result['created']} created, {result['updated']} updated, "
             f"{result['deleted']} deleted ({result['mode']})"
         )
         return result
-
-    def _emit(self, context: Context, result: dict[str, Any]) -> None:
-        from airflow.sdk import Asset
-
-        events = context.get("outlet_events")
-        if events is None:
-            return
-        for outlet in self.outlets:
-            if isinstance(outlet, Asset):
-                events[outlet].extra.update(result)
 
 
 #: Every object the export knows, in the order an example DAG lists them.
