@@ -120,6 +120,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # master API key" (update-deal: "This endpoint also requires a master API key.").
     _post("/opportunities", master_only=True, creates=True),
     _get("/opportunities/search", master_only=True),
+    _post("/opportunities/search", master_only=True),
     _get("/opportunities/{id}", master_only=True),
     Endpoint("PATCH", "/opportunities/{id}", master_only=True),
     _get("/opportunity_stages", master_only=True),

@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from airflow_provider_apollo.sandbox.crm_seed import CrmSizes
 from airflow_provider_apollo.sandbox.faults import FAULT_KINDS, SandboxFaults
 from airflow_provider_apollo.sandbox.ratelimit import ENDPOINT_GROUPS, SandboxLimits
 from airflow_provider_apollo.sandbox.server import DEFAULT_API_KEY, DEFAULT_NON_MASTER_KEY, ApolloSandbox
@@ -51,6 +52,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=42, help="world seed (default 42)")
     parser.add_argument("--people", type=int, default=5000, help="people in the world (default 5000)")
     parser.add_argument("--organizations", type=int, default=None, help="organizations (default people/10)")
+
+    crm = parser.add_argument_group("seeded CRM (the team's own records)")
+    demo = CrmSizes.demo()
+    for name, default in (
+        ("contacts", demo.contacts),
+        ("accounts", demo.accounts),
+        ("deals", demo.deals),
+        ("tasks", demo.tasks),
+        ("users", demo.users),
+    ):
+        crm.add_argument(
+            f"--crm-{name}",
+            type=int,
+            default=default,
+            metavar="N",
+            help=f"{name} in the team's CRM (default {default}; POST /_sandbox/config changes it at reset)",
+        )
 
     limits = parser.add_argument_group("rate limits")
     plan = limits.add_mutually_exclusive_group()
@@ -154,19 +172,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
     started = time.perf_counter()
-    sandbox = ApolloSandbox(
-        api_key=args.api_key,
-        seed=args.seed,
-        people=args.people,
-        organizations=args.organizations,
-        limits=limits,
-        faults=faults,
-        master_key=not args.no_master_key,
-        host=args.host,
-        port=args.port,
-        oauth_tokens=args.oauth_token,
-        non_master_key=None if args.non_master_key.lower() == "none" else args.non_master_key,
-    )
+    try:
+        sandbox = ApolloSandbox(
+            api_key=args.api_key,
+            seed=args.seed,
+            people=args.people,
+            organizations=args.organizations,
+            limits=limits,
+            faults=faults,
+            master_key=not args.no_master_key,
+            host=args.host,
+            port=args.port,
+            oauth_tokens=args.oauth_token,
+            non_master_key=None if args.non_master_key.lower() == "none" else args.non_master_key,
+            crm_contacts=args.crm_contacts,
+            crm_accounts=args.crm_accounts,
+            crm_deals=args.crm_deals,
+            crm_tasks=args.crm_tasks,
+            crm_users=args.crm_users,
+        )
+    except ValueError as error:
+        parser.error(str(error))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with sandbox:
@@ -179,6 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  Airflow:      export AIRFLOW_CONN_APOLLO_DEFAULT='{sandbox.connection_json}'")
         print(
             f"  Control:      {sandbox.base_url}/_sandbox/stats  /_sandbox/world  (POST /_sandbox/reset)",
+            flush=True,
+        )
+        crm = sandbox.state.crm_seeded
+        print(
+            f"  CRM:          {crm.contacts} contacts, {crm.accounts} accounts, {crm.deals} deals, "
+            f"{crm.tasks} tasks, {crm.users} users  (GET /_sandbox/records/contacts)",
             flush=True,
         )
         try:

@@ -8,8 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
+from airflow_provider_apollo.sandbox import records
+from airflow_provider_apollo.sandbox.activity import COUNT_KEYS as ACTIVITY_KEYS
+from airflow_provider_apollo.sandbox.activity import run_activity
+from airflow_provider_apollo.sandbox.crm_seed import CrmSizes
 from airflow_provider_apollo.sandbox.errors import unprocessable
 from airflow_provider_apollo.sandbox.faults import SandboxFaults
 from airflow_provider_apollo.sandbox.ratelimit import SandboxLimits
@@ -17,6 +21,18 @@ from airflow_provider_apollo.sandbox.routes._io import ids_param
 from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
 
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
+#: What the control plane serves, as ``GET /_sandbox/world`` lists it.
+CONTROL_ENDPOINTS = (
+    "GET /_sandbox/stats",
+    "POST /_sandbox/reset",
+    "GET /_sandbox/world",
+    "GET /_sandbox/config",
+    "POST /_sandbox/config",
+    "POST /_sandbox/job_postings",
+    "POST /_sandbox/tasks/complete",
+    "POST /_sandbox/activity",
+    "GET /_sandbox/records/{object}",
+)
 
 
 def _loopback_only(request: Request) -> None:
@@ -56,6 +72,20 @@ def world_summary(runtime: SandboxRuntime) -> dict[str, Any]:
                 + sum(len(p) for p in runtime.state.added_job_postings.values()),
             },
             "user": world.user,
+            "users": runtime.state.users,
+            "crm": {
+                **runtime.state.crm_seeded.as_config(),
+                "live": {
+                    "contacts": len(runtime.state.contacts),
+                    "accounts": len(runtime.state.accounts),
+                    "opportunities": len(runtime.state.opportunities),
+                    "tasks": len(runtime.state.tasks),
+                },
+                "deleted": {kind: len(ids) for kind, ids in runtime.state.deleted.items()},
+                "records_objects": list(records.OBJECTS),
+                "activity_keys": ["seed", *ACTIVITY_KEYS],
+            },
+            "control_endpoints": list(CONTROL_ENDPOINTS),
             "email_accounts": world.email_accounts,
             "sequences": world.sequences,
             "contact_stages": world.contact_stages,
@@ -109,6 +139,15 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
         data = await _json_object(request)
         return JSONResponse({"tasks": state.complete_tasks(ids_param(data, "task_ids"))})
 
+    @router.post("/activity")
+    async def activity(request: Request) -> JSONResponse:
+        return JSONResponse(run_activity(state, await _json_object(request)))
+
+    @router.get("/records/{name}")
+    async def truth(name: str, fields: str | None = None) -> StreamingResponse:
+        chunks = records.truth_chunks(state, name, fields)
+        return StreamingResponse(records.stream(chunks), media_type="application/json")
+
     @router.get("/config")
     async def get_config() -> JSONResponse:
         return JSONResponse(config_of(runtime))
@@ -116,10 +155,15 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     @router.post("/config")
     async def configure(request: Request) -> JSONResponse:
         data = await _json_object(request)
-        unknown = set(data) - {"limits", "faults"}
+        unknown = set(data) - {"limits", "faults", *CrmSizes.config_keys()}
         if unknown:
-            raise unprocessable(f"unknown config keys {sorted(unknown)}; send 'limits' and/or 'faults'")
+            raise unprocessable(
+                f"unknown config keys {sorted(unknown)}; send 'limits', 'faults' and/or "
+                f"{sorted(CrmSizes.config_keys())}"
+            )
         try:
+            # The CRM's sizes take effect on the next POST /_sandbox/reset (seeding is a reset).
+            sizes = state.crm_sizes.with_config(data)
             limits = (
                 SandboxLimits.from_dict(data["limits"], runtime.limiter.limits) if "limits" in data else None
             )
@@ -132,6 +176,7 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
             runtime.limiter.configure(limits)
         if faults is not None:
             runtime.injector.configure(faults)
+        state.crm_sizes = sizes
         return JSONResponse(config_of(runtime))
 
     return router
@@ -150,4 +195,12 @@ def config_of(runtime: SandboxRuntime) -> dict[str, Any]:
     limits = asdict(runtime.limiter.limits)
     # Show the bulk limits in force, also when they are derived from the enrichment ones.
     limits["bulk_enrichment"] = asdict(runtime.limiter.limits.for_group("bulk_enrichment"))
-    return {"limits": limits, "faults": faults}
+    state = runtime.state
+    return {
+        "limits": limits,
+        "faults": faults,
+        **state.crm_sizes.as_config(),
+        # The sizes seeded now; they become crm_* above at the next POST /_sandbox/reset.
+        "crm_seeded": state.crm_seeded.as_config(),
+        "crm_applies_on": "reset",
+    }

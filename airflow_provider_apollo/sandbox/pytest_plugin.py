@@ -6,7 +6,8 @@
         assert apollo_sandbox.stats()["tasks"]["duplicates"] == 0
 
 Configure it per test with ``@pytest.mark.apollo_sandbox(seed=7, people=200, limits=...)``
-(any ``ApolloSandbox`` argument). ``apollo_default`` uses the sandbox's master key; the
+(any ``ApolloSandbox`` argument; ``crm_contacts=2000, crm_accounts=200`` seeds the team's CRM,
+which is otherwise empty). ``apollo_default`` uses the sandbox's master key; the
 fixture also issues a non-master key (``apollo_sandbox.non_master_key``), which Apollo's
 master-only endpoints answer 403 (set ``apollo_sandbox.non_master_env`` to use it).
 

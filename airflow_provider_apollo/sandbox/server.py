@@ -11,6 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from airflow_provider_apollo.sandbox.crm_seed import CrmSizes
 from airflow_provider_apollo.sandbox.faults import FaultInjector, SandboxFaults
 from airflow_provider_apollo.sandbox.ratelimit import RateLimiter, SandboxLimits
 from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
@@ -41,7 +42,13 @@ class ApolloSandbox:
     :param oauth_tokens: tokens accepted as ``Authorization: Bearer``.
     :param non_master_key: a second key, never a master key: master-only endpoints answer it
         403, as Apollo does (``None`` issues none).
-    :param reference_time: "now" of the generated job postings; default today 00:00 UTC.
+    :param reference_time: "now" of the generated job postings and of the seeded CRM's
+        history; default today 00:00 UTC.
+    :param crm_contacts: contacts in the seeded CRM (default 0: the CRM starts empty).
+    :param crm_accounts: accounts in the seeded CRM.
+    :param crm_deals: opportunities in the seeded CRM.
+    :param crm_tasks: tasks in the seeded CRM (on seeded contacts).
+    :param crm_users: users of the team, the owner included (owners of seeded records).
     """
 
     def __init__(
@@ -59,6 +66,11 @@ class ApolloSandbox:
         oauth_tokens: Sequence[str] = (),
         non_master_key: str | None = DEFAULT_NON_MASTER_KEY,
         reference_time: datetime | None = None,
+        crm_contacts: int = 0,
+        crm_accounts: int = 0,
+        crm_deals: int = 0,
+        crm_tasks: int = 0,
+        crm_users: int = 1,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must be a non-empty string")
@@ -74,7 +86,16 @@ class ApolloSandbox:
             seed=seed, people=people, organizations=organizations, reference_time=reference_time
         )
         self.runtime = SandboxRuntime(
-            state=SandboxState(lambda: world),
+            state=SandboxState(
+                lambda: world,
+                CrmSizes(
+                    contacts=crm_contacts,
+                    accounts=crm_accounts,
+                    deals=crm_deals,
+                    tasks=crm_tasks,
+                    users=crm_users,
+                ),
+            ),
             api_key=api_key,
             oauth_tokens=tuple(oauth_tokens),
             master_key=master_key,
@@ -198,9 +219,28 @@ class ApolloSandbox:
         """Same JSON as ``GET /_sandbox/stats``."""
         return self.runtime.state.stats()
 
-    def reset(self) -> None:
-        """Back to the freshly generated world: no CRM records, counters and windows zeroed."""
+    def reset(self, **crm_sizes: int) -> None:
+        """Back to the freshly generated world and seeded CRM, counters and windows zeroed.
+
+        :param crm_sizes: new CRM sizes to seed, e.g. ``crm_contacts=60000`` (as
+            ``POST /_sandbox/config`` then ``POST /_sandbox/reset``); default the current ones.
+        """
+        unknown = set(crm_sizes) - CrmSizes.config_keys()
+        if unknown:
+            raise ValueError(f"unknown CRM sizes {sorted(unknown)}; use {sorted(CrmSizes.config_keys())}")
+        state = self.runtime.state
+        state.crm_sizes = state.crm_sizes.with_config(crm_sizes)
         self.runtime.reset()
+
+    def activity(self, **counts: int) -> dict[str, Any]:
+        """A seeded burst of rep activity (same body and answer as ``POST /_sandbox/activity``).
+
+        :param counts: ``seed``, ``update``, ``create``, ``delete``, ``move_stage``,
+            ``account_update``...
+        """
+        from airflow_provider_apollo.sandbox.activity import run_activity
+
+        return run_activity(self.runtime.state, dict(counts))
 
     def configure(self, limits: SandboxLimits | None = None, faults: SandboxFaults | None = None) -> None:
         """Change limits and/or faults while running.

@@ -87,6 +87,7 @@ def test_the_master_only_list_holds_every_endpoint_the_reference_names():
         "POST /tasks/bulk_create",
         "POST /opportunities",
         "GET /opportunities/search",
+        "POST /opportunities/search",  # the same page; the official CLI sends POST
         "GET /opportunities/{id}",
         "PATCH /opportunities/{id}",
         "GET /opportunity_stages",

@@ -8,7 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from airflow_provider_apollo.sandbox.routes._io import flag, ids_param, ok, read_params
-from airflow_provider_apollo.sandbox.routes.contacts import bulk_create_answer, bulk_edits, search_answer
+from airflow_provider_apollo.sandbox.routes.contacts import (
+    bulk_create_answer,
+    bulk_edits,
+    check_edits,
+    search_answer,
+)
 from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
 
 
@@ -57,6 +62,7 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
                 "accounts",
                 lambda item, dedupe: state.create_account(item, run_dedupe=dedupe),
                 state.lock,
+                lambda item: state.check_fields("accounts", item),
             )
         )
 
@@ -65,8 +71,7 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
         params = await read_params(request, runtime)
         with state.lock:
             edits = bulk_edits(params, "account")
-            for account_id, _fields in edits:
-                state.account(account_id)
+            check_edits(state, edits, "accounts", state.account)
             updated = [copy.deepcopy(state.update_account(aid, fields)) for aid, fields in edits]
         return ok({"accounts": updated})
 

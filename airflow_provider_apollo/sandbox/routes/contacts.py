@@ -10,10 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from airflow_provider_apollo.sandbox import prospecting, render
+from airflow_provider_apollo.sandbox import render
 from airflow_provider_apollo.sandbox.errors import unprocessable
 from airflow_provider_apollo.sandbox.routes._io import flag, ids_param, int_param, ok, read_params
 from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
+from airflow_provider_apollo.sandbox.state import SandboxState
 from airflow_provider_apollo.sandbox.world import Record
 
 MAX_BULK_RECORDS = 100
@@ -22,6 +23,15 @@ MAX_PER_PAGE = 100
 # contacts-api.md, Search for Contacts: "per_page | how many contacts to return per page.
 # Max = 200". No error is documented above it, so a larger page is capped at 200.
 MAX_CONTACTS_PER_PAGE = 200
+# docs.apollo.io/docs/search-for-contacts: "this endpoint has a display limit of 50,000 records
+# (100 records per page, up to 500 pages)". What Apollo answers past it is unverified
+# (apollo-crm-export-notes.md); the sandbox answers an empty page with the true totals, and
+# never a record past the 50,000th, whatever the page size.
+DISPLAY_MAX_PAGES = 500
+DISPLAY_MAX_RECORDS = 50_000
+# Bulk Update Contacts (docs.apollo.io/reference/bulk-update-contacts): "You can update up to
+# 1000 contacts per request; requests with more than 1000 contacts are rejected with a 422".
+MAX_BULK_UPDATE_RECORDS = 1000
 
 
 def search_answer(
@@ -45,8 +55,12 @@ def search_answer(
     """
     page = int_param(params, "page", 1)
     per_page = int_param(params, "per_page", 25, maximum=max_per_page, clamp=not refuse_above)
+    start = (page - 1) * per_page
+    shown: list[Record] = []
+    if page <= DISPLAY_MAX_PAGES and start < DISPLAY_MAX_RECORDS:
+        shown = records[start : min(start + per_page, DISPLAY_MAX_RECORDS)]
     return {
-        key: copy.deepcopy(prospecting.page_of(records, page, per_page)),
+        key: copy.deepcopy(shown),
         "breadcrumbs": [],
         "partial_results_only": False,
         "disable_eu_prospecting": False,
@@ -115,6 +129,7 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
                 "contacts",
                 lambda item, dedupe: state.create_contact(item, run_dedupe=dedupe),
                 state.lock,
+                lambda item: state.check_fields("contacts", item),
             )
         )
 
@@ -123,8 +138,7 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
         params = await read_params(request, runtime)
         with state.lock:
             edits = bulk_edits(params, "contact")
-            for contact_id, _fields in edits:
-                state.contact(contact_id)
+            check_edits(state, edits, "contacts", state.contact)
             updated = [copy.deepcopy(state.update_contact(cid, fields)) for cid, fields in edits]
         return ok({"contacts": updated})
 
@@ -162,6 +176,7 @@ def bulk_create_answer(
     kind: str,
     create: Callable[[dict[str, Any], bool], tuple[Record, Any]],
     lock: AbstractContextManager[Any],
+    check: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, list[Record]]:
     """``{"created_<kind>": [...], "existing_<kind>": [...]}`` for a ``<kind>/bulk_create``.
 
@@ -171,6 +186,7 @@ def bulk_create_answer(
     :param kind: ``contacts`` or ``accounts``.
     :param create: creates one record, ``(fields, run_dedupe) -> (record, existed)``.
     :param lock: the state lock, held while creating.
+    :param check: raises the 422 an entry's fields would raise (owner, stage, custom fields).
     """
     items = params.get(kind)
     if not isinstance(items, list) or not items:
@@ -183,10 +199,38 @@ def bulk_create_answer(
     created: list[Record] = []
     existing: list[Record] = []
     with lock:
+        if check is not None:
+            for item in items:
+                check(item)
         for item in items:
             record, existed = create(item, run_dedupe)
             (existing if existed else created).append(copy.deepcopy(record))
     return {f"created_{kind}": created, f"existing_{kind}": existing}
+
+
+def check_edits(
+    state: SandboxState,
+    edits: list[tuple[str, dict[str, Any]]],
+    kind: str,
+    lookup: Callable[[str], Record],
+) -> None:
+    """Refuse a bulk update before any write: too many records, an unknown or deleted id, or a
+    field value the record would refuse (each edit is tried on a copy), so a bad entry
+    changes nothing.
+
+    :param state: the sandbox state (its lock is held by the caller).
+    :param edits: ``(id, fields)`` pairs from ``bulk_edits``.
+    :param kind: ``contacts`` or ``accounts``.
+    :param lookup: ``state.contact`` or ``state.account`` (422 for unknown or deleted ids).
+    """
+    if len(edits) > MAX_BULK_UPDATE_RECORDS:
+        raise unprocessable(
+            f"{kind}/bulk_update takes at most {MAX_BULK_UPDATE_RECORDS} {kind} per request; "
+            f"got {len(edits)}. Send them in batches."
+        )
+    for record_id, fields in edits:
+        lookup(record_id)
+        state.check_fields(kind, fields)
 
 
 def bulk_edits(params: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:

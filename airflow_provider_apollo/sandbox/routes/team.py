@@ -63,11 +63,13 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
         params = await read_params(request, runtime)
         return ok({"opportunity": copy.deepcopy(state.create_opportunity(params))})
 
-    @router.get("/opportunities/search")
+    # apollo-crm-export-notes.md: "GET /opportunities/search (the official CLI sends POST)
+    # [unverified which]": both are served, sharing one rate-limit count per method.
+    @router.api_route("/opportunities/search", methods=["GET", "POST"])
     async def search_opportunities(request: Request) -> JSONResponse:
         params = await read_params(request, runtime)
         with state.lock:
-            return ok(search_answer("opportunities", list(state.opportunities.values()), params))
+            return ok(search_answer("opportunities", state.search_opportunities(params), params))
 
     @router.get("/opportunities/{id}")
     async def get_opportunity(request: Request, id: str) -> JSONResponse:
@@ -89,7 +91,8 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     @router.get("/users/search")
     async def users(request: Request) -> JSONResponse:
         params = await read_params(request, runtime)
-        return ok(search_answer("users", [state.world.user], params))
+        with state.lock:
+            return ok(search_answer("users", state.users, params))
 
     @router.get("/email_accounts")
     async def email_accounts(request: Request) -> JSONResponse:
