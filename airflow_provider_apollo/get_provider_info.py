@@ -44,6 +44,14 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "transfers": [
+            {
+                "source-integration-name": _INTEGRATION,
+                "target-integration-name": "Common SQL",
+                "python-module": f"{_PACKAGE}.transfers.apollo_to_sql",
+                "how-to-guide": "/docs/howto/crm-export.md",
+            }
+        ],
         # The operators' links (operators/links.py), as `airflow providers links` lists them.
         "extra-links": [
             f"{_PACKAGE}.operators.links.ApolloContactsLink",

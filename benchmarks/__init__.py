@@ -15,4 +15,5 @@ SCENARIOS = (
     "parse_cost",
     "memory",
     "hook_overhead",
+    "crm_export",
 )

@@ -20,6 +20,7 @@ Usage::
     python3 scripts/run_example.py --twice                            # ...and again: 0 credits the 2nd time
     python3 scripts/run_example.py --dag example_apollo_hiring_signals
     python3 scripts/run_example.py --dag example_apollo_task_followup  # runs hiring signals first
+    python3 scripts/run_example.py --dag example_apollo_crm_export --twice  # CRM -> SQLite, reps act between
     APOLLO_API_KEY=... python3 scripts/run_example.py --live --conf '{"sequence_name": "Q3 outbound",
         "email_account": "sdr@yourcompany.com"}'                      # real Apollo: real credits
 
@@ -48,7 +49,12 @@ DAGS_FOLDER = ROOT / "example_dags"
 #: The environment variable read for ``--live`` runs (and only for them).
 API_KEY_VARIABLE = "APOLLO_API_KEY"
 
-EXAMPLE_DAGS = ("example_apollo_prospecting", "example_apollo_hiring_signals", "example_apollo_task_followup")
+EXAMPLE_DAGS = (
+    "example_apollo_prospecting",
+    "example_apollo_hiring_signals",
+    "example_apollo_task_followup",
+    "example_apollo_crm_export",
+)
 SUMMARY_TASK_ID = "summary"
 SANDBOX_SEED = 42
 
@@ -305,12 +311,19 @@ def complete_open_call_tasks(sandbox: Any) -> int:
 
 
 def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
+    import tempfile
+
+    import _crm_example as crm
+
     from airflow_provider_apollo.sandbox import ApolloSandbox
 
     started = time.monotonic()
     if os.environ.get(API_KEY_VARIABLE, "").strip():
         print(f"==> {API_KEY_VARIABLE} is set but not used: pass --live to run against the real Apollo API")
-    with ApolloSandbox(seed=args.seed) as sandbox:
+    exporting = args.dag == crm.DAG_ID
+    scratch = tempfile.TemporaryDirectory(prefix="apollo-crm-")
+    warehouse, database = crm.warehouse_connection(Path(scratch.name))
+    with scratch, ApolloSandbox(seed=args.seed, **(crm.CRM_SIZES if exporting else {})) as sandbox:
         print(f"==> Apollo sandbox on {sandbox.base_url} (seed {args.seed}: no key, no network, no credits)")
         if args.seed != SANDBOX_SEED and args.dag != EXAMPLE_DAGS[0]:
             print(
@@ -319,6 +332,9 @@ def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
                 "'{\"target_domains\": [...]}' (GET /_sandbox/world lists sample domains)."
             )
         env = airflow_environment(sandbox.connection_json)
+        if exporting:
+            env["AIRFLOW_CONN_APOLLO_WAREHOUSE"] = warehouse
+            print(f"==> warehouse: connection apollo_warehouse = SQLite {database}; CRM {crm.CRM_SIZES}")
         migrate_database(env)
 
         if args.dag == "example_apollo_task_followup":
@@ -334,13 +350,19 @@ def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
 
         runs = 2 if args.twice else 1
         for attempt in range(1, runs + 1):
+            if exporting and attempt > 1:
+                crm.print_activity(sandbox.activity(**crm.ACTIVITY))
             before = sandbox.stats()
             suffix = f"-run{attempt}" if runs > 1 else ""
             if not run_dag(args.dag, env, args.conf, log_dir / f"{args.dag}{suffix}.log", args.timeout):
                 print_sandbox_stats(f"run {attempt} (failed)", sandbox.stats(), before)
                 return 1
-            print_summary(args.dag, latest_summary(args.dag))
+            summary = latest_summary(args.dag)
+            print_summary(args.dag, summary)
             print_sandbox_stats(f"run {attempt} of {args.dag}", sandbox.stats(), before)
+            if exporting:
+                crm.print_calls_read(summary)
+                crm.print_table_counts(database)
         if runs > 1:
             print_sandbox_stats("both runs together", sandbox.stats())
     print(f"\n==> done in {time.monotonic() - started:.0f}s")

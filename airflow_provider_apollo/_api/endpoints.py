@@ -10,6 +10,11 @@ import re
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
+#: The largest page of every paged search (people, organizations, contacts, accounts, tasks...).
+MAX_PER_PAGE = 100
+#: Apollo displays at most 500 pages of a search (50,000 records at 100 per page).
+SEARCH_PAGE_CAP = 500
+
 _ID_SEGMENT = re.compile(r"^(?=.*\d)[A-Za-z0-9_-]{8,}$")
 _LEGACY_PREFIXES = ("api/v1/", "v1/")
 

@@ -17,6 +17,7 @@ from airflow_provider_apollo.exceptions import ApolloError
 from airflow_provider_apollo.hooks import _connection_form as connection_form
 from airflow_provider_apollo.hooks._resources.accounts import AccountsAPI
 from airflow_provider_apollo.hooks._resources.contacts import ContactsAPI
+from airflow_provider_apollo.hooks._resources.crm_export import CrmExportReads
 from airflow_provider_apollo.hooks._resources.opportunities import OpportunitiesAPI
 from airflow_provider_apollo.hooks._resources.organizations import OrganizationsAPI
 from airflow_provider_apollo.hooks._resources.people import PeopleAPI
@@ -37,6 +38,7 @@ class ApolloHook(
     TasksAPI,
     OpportunitiesAPI,
     TeamAPI,
+    CrmExportReads,
 ):
     """Interact with the Apollo.io API (https://api.apollo.io/api/v1).
 

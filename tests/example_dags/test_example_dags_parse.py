@@ -26,7 +26,12 @@ EXAMPLE_DAG_FILES = {
     # A producer and the consumer scheduled on its Asset, side by side.
     "example_apollo_assets_producer": "example_apollo_assets",
     "example_apollo_assets_consumer": "example_apollo_assets",
+    # The CRM export and the DAG scheduled on its contacts Asset.
+    "example_apollo_crm_export": "example_apollo_crm_export",
+    "example_apollo_crm_changes": "example_apollo_crm_export",
 }
+#: DAGs that only read what an Apollo task published (an Asset event), with no Apollo task.
+NO_APOLLO_TASK = {"example_apollo_crm_changes"}
 EXAMPLE_DAG_IDS = set(EXAMPLE_DAG_FILES)
 
 
@@ -74,7 +79,7 @@ def test_every_task_is_retried_quickly(dagbag: DagBag, dag_id: str) -> None:
         assert task.retry_delay <= timedelta(seconds=30), task.task_id
 
 
-@pytest.mark.parametrize("dag_id", sorted(EXAMPLE_DAG_IDS))
+@pytest.mark.parametrize("dag_id", sorted(EXAMPLE_DAG_IDS - NO_APOLLO_TASK))
 def test_apollo_tasks_use_the_default_connection(dagbag: DagBag, dag_id: str) -> None:
     apollo_tasks = [task for task in dagbag.dags[dag_id].tasks if hasattr(task, "apollo_conn_id")]
     assert apollo_tasks, "the DAG has no Apollo operator"
@@ -190,3 +195,18 @@ def test_prospecting_defaults_find_more_people_than_one_run_takes(dagbag: DagBag
             timeout=10,
         ).json()
     assert answer["total_entries"] >= params["max_people"]
+
+
+def test_crm_export_exports_every_object_to_apollo_warehouse(dagbag: DagBag) -> None:
+    from airflow_provider_apollo._api.crm_objects import CRM_OBJECTS
+
+    dag = dagbag.dags["example_apollo_crm_export"]
+    exports = [t for t in dag.tasks if t.task_id.startswith("export_")]
+    assert sorted(t.object for t in exports) == sorted(CRM_OBJECTS)
+    assert {t.sql_conn_id for t in exports} == {"apollo_warehouse"}
+    assert dag.params["reconcile"] is False
+    assert [a.uri for a in _operator(dagbag, dag.dag_id, "export_contacts").outlets] == [
+        "apollo://crm/contacts"
+    ]
+    changes = dagbag.dags["example_apollo_crm_changes"]
+    assert "apollo://crm/contacts" in str(changes.timetable.asset_condition)

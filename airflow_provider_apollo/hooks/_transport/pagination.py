@@ -19,10 +19,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_apollo._api.endpoints import MAX_PER_PAGE, SEARCH_PAGE_CAP  # noqa: F401 (re-exported)
 from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
-
-MAX_PER_PAGE = 100
-SEARCH_PAGE_CAP = 500  # people and organization search display at most 500 pages
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Transfers: operators that move data between Apollo and other systems (Airflow's convention)."""
