@@ -1,0 +1,121 @@
+"""The per-row report of a write to Apollo: JSON Lines or CSV on object storage, or a SQL table.
+
+One line (or table row) per input row, written as each chunk finishes so memory stays flat:
+``row`` (1-based position in the input), ``key`` (the match key), ``status`` (``created``,
+``updated``, ``unchanged``, ``invalid``, ``failed``; in a dry run ``would_create`` and
+``would_update``), ``id`` (Apollo's), ``changed`` (the fields sent), ``column`` and ``reason``
+(invalid rows), ``error`` (Apollo's answer for failed rows).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from airflow_provider_apollo._warehouse.object_storage import storage_path
+from airflow_provider_apollo._warehouse.sql import SqlDestination
+
+COLUMNS = ("row", "key", "status", "id", "changed", "column", "reason", "error")
+
+
+class ReportWriter(Protocol):
+    """Where a run's per-row results go."""
+
+    target: str
+
+    def write(self, results: Sequence[Mapping[str, Any]]) -> None:
+        """Append one chunk's results."""
+
+    def close(self) -> None:
+        """Finish (flush and close)."""
+
+
+def _cell(result: Mapping[str, Any], name: str) -> Any:
+    value = result.get(name)
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return value
+
+
+class FileReport:
+    """JSON Lines (``.jsonl``) or CSV (``.csv``) at ``url`` (any fsspec scheme), streamed.
+
+    :param url: the report's URL or absolute path.
+    """
+
+    def __init__(self, url: str) -> None:
+        if not str(url).lower().endswith((".jsonl", ".csv")):
+            raise ValueError(f"report_path {url!r} must end in .jsonl or .csv.")
+        self.target = str(url)
+        path = storage_path(url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._raw = path.open("wb")
+        self._csv = str(url).lower().endswith(".csv")
+        if self._csv:
+            self._raw.write((",".join(COLUMNS) + "\n").encode("utf-8"))
+
+    def write(self, results: Sequence[Mapping[str, Any]]) -> None:
+        """Append one chunk's results."""
+        if self._csv:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerows([[_cell(r, c) for c in COLUMNS] for r in results])
+            self._raw.write(buffer.getvalue().encode("utf-8"))
+        else:
+            lines = "".join(json.dumps({c: r.get(c) for c in COLUMNS}, default=str) + "\n" for r in results)
+            self._raw.write(lines.encode("utf-8"))
+
+    def close(self) -> None:
+        """Close the file."""
+        self._raw.close()
+
+
+class TableReport:
+    """Rows of ``table`` on a ``common.sql`` connection, one per input row, tagged with ``run_id``.
+
+    The table is created when missing; the rows of an earlier try of the same run are
+    replaced, so a retried task leaves one report.
+
+    :param conn_id: the connection.
+    :param table: the table (``schema.table`` allowed).
+    :param run_id: the run's id (Airflow's run id and try).
+    """
+
+    def __init__(self, conn_id: str, table: str, run_id: str) -> None:
+        if not table.replace("_", "a").replace(".", "a").isalnum():
+            raise ValueError(f"report_table must be an identifier (schema.table allowed); got {table!r}.")
+        self.target = f"{conn_id}:{table}"
+        self.table = table
+        self.run_id = run_id
+        self.db = SqlDestination(conn_id)
+        names = ("run_id", "row_number", "match_key", "status", "apollo_id", "changed", "column_name")
+        columns = ", ".join(
+            f"{n} {'INTEGER' if n == 'row_number' else 'TEXT'}" for n in (*names, "reason", "error")
+        )
+        self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+        self.db.execute(f"DELETE FROM {table} WHERE run_id = {self.db.placeholder}", (run_id,))
+
+    def write(self, results: Sequence[Mapping[str, Any]]) -> None:
+        """Insert one chunk's results (one transaction)."""
+        marks = ", ".join([self.db.placeholder] * 9)
+        sql = (
+            f"INSERT INTO {self.table} (run_id, row_number, match_key, status, apollo_id, changed, "
+            f"column_name, reason, error) VALUES ({marks})"
+        )
+        values = [(self.run_id, *(_cell(r, c) for c in COLUMNS)) for r in results]
+        cursor = self.db.connection.cursor()
+        try:
+            cursor.executemany(sql, values)
+            self.db.connection.commit()
+        except Exception:
+            self.db.connection.rollback()
+            raise
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
