@@ -92,6 +92,8 @@ with DAG(
         email_account="{{ params.email_account }}",
         # Only the contacts this run created (none on a re-run, none in a dry run).
         contact_ids="{{ ti.xcom_pull(task_ids='upsert_contacts')['created_ids'] }}",
+        # Warehouse sign-ups carry addresses Apollo has not verified yet: enrol them anyway.
+        sequence_unverified_email=True,
     )
     # [END howto_apollo_warehouse_to_apollo]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -77,7 +78,8 @@ class TableReport:
     """Rows of ``table`` on a ``common.sql`` connection, one per input row, tagged with ``run_id``.
 
     The table is created when missing; the rows of an earlier try of the same run are
-    replaced, so a retried task leaves one report.
+    replaced, so a retried task leaves one report. Results are spooled to a local file and
+    inserted when the run ends (one transaction).
 
     :param conn_id: the connection.
     :param table: the table (``schema.table`` allowed).
@@ -97,25 +99,46 @@ class TableReport:
         )
         self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         self.db.execute(f"DELETE FROM {table} WHERE run_id = {self.db.placeholder}", (run_id,))
+        self._spool: Any = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by close())
 
     def write(self, results: Sequence[Mapping[str, Any]]) -> None:
-        """Insert one chunk's results (one transaction)."""
+        """Spool one chunk's results to a local file (inserted by :meth:`close`).
+
+        The rows may come from a query on the same database, still being read: SQLite refuses
+        a write from another connection while a read is open, so nothing is inserted before
+        the read is over.
+        """
+        for result in results:
+            self._spool.write(json.dumps([_cell(result, c) for c in COLUMNS], default=str) + "\n")
+
+    def _insert(self, values: list[tuple[Any, ...]]) -> None:
         marks = ", ".join([self.db.placeholder] * 9)
         sql = (
             f"INSERT INTO {self.table} (run_id, row_number, match_key, status, apollo_id, changed, "
             f"column_name, reason, error) VALUES ({marks})"
         )
-        values = [(self.run_id, *(_cell(r, c) for c in COLUMNS)) for r in results]
         cursor = self.db.connection.cursor()
         try:
             cursor.executemany(sql, values)
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        """Insert the spooled results in one transaction (batches of 1,000), then close."""
+        try:
+            self._spool.seek(0)
+            batch: list[tuple[Any, ...]] = []
+            for line in self._spool:
+                batch.append((self.run_id, *json.loads(line)))
+                if len(batch) >= 1_000:
+                    self._insert(batch)
+                    batch = []
+            if batch:
+                self._insert(batch)
             self.db.connection.commit()
         except Exception:
             self.db.connection.rollback()
             raise
         finally:
-            cursor.close()
-
-    def close(self) -> None:
-        """Close the connection."""
-        self.db.close()
+            self._spool.close()
+            self.db.close()
