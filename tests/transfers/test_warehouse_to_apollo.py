@@ -136,11 +136,11 @@ def test_two_thousand_rows_then_a_rerun_then_a_hundred_changes(
 
     warehouse.execute(
         f"UPDATE {table} SET title = 'Chief Data Officer' WHERE prospect_id IN "
-        f"(SELECT prospect_id FROM {table} WHERE prospect_id LIKE 'P%' "
+        f"(SELECT prospect_id FROM {table} WHERE prospect_id < 'X' "
         "ORDER BY prospect_id LIMIT 100 OFFSET 250)"
     )
     changed = {r["email"] for r in rows[250:350]}
-    report_table = "upsert_report"
+    report_table = warehouse.qualified("upsert_report")
     before = sandbox.stats()
     third = upsert(table, report_table=report_table, report_conn_id="apollo_warehouse")
     assert writes(sandbox.stats(), before) == {"POST /api/v1/contacts/bulk_update": 1}
@@ -183,6 +183,7 @@ def test_dry_run_plans_without_writing(sandbox: ApolloSandbox, warehouse: SqlDes
 def test_accounts_by_domain(sandbox: ApolloSandbox, warehouse: SqlDestination) -> None:
     """Domains are matched as hosts; bad cells are invalid; a changed stage is the only write."""
     table = warehouse.qualified("companies")
+    warehouse.ensure_schema()
     warehouse.execute(f"CREATE TABLE {table} (domain TEXT, name TEXT, stage TEXT, renewal TEXT, phone TEXT)")
     values = [
         (f"https://www.acme{n}.example.com/", f"Acme {n}", "Current Client", "2027-03-01", None)
