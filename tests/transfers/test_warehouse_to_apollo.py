@@ -268,3 +268,52 @@ def test_bad_arguments_fail_before_any_request(kwargs: dict[str, Any], message: 
     }
     with pytest.raises(ApolloConfigurationError, match=message):
         ApolloUpsertOperator(**arguments).execute({"ti": MagicMock()})
+
+
+def test_few_rows_are_found_by_key(sandbox: ApolloSandbox) -> None:
+    """Two rows against a CRM of 4 pages: page 1 and one search per email, not a walk."""
+    first_page = ApolloHook().search_contacts({"sort_by_field": "contact_created_at", "sort_ascending": True})
+    on_page_1 = {c["id"] for c in first_page["contacts"]}
+    live = truth(sandbox.base_url, "contacts")["live"]
+    known = [c for c in live if c["email"] and c["id"] not in on_page_1][:2]
+    operator = ApolloUpsertOperator(
+        task_id="t",
+        object="contacts",
+        rows=[{"Email": c["email"].upper(), "Title": "Boss"} for c in known],
+        field_map={"email": "email", "title": "title"},
+        match_on="email",
+    )
+    before = sandbox.stats()
+    result = operator.execute({"ti": MagicMock()})
+    searches = sandbox.stats()["requests"]["by_endpoint"]["POST /api/v1/contacts/search"]
+    assert searches - before["requests"]["by_endpoint"].get("POST /api/v1/contacts/search", 0) == 3
+    assert (result["lookup"], result["updated"], result["writes"]) == ("by key", 2, 1)
+
+
+def test_match_on_the_warehouse_id_in_a_custom_field(sandbox: ApolloSandbox, tmp_path: Path) -> None:
+    """Matched by the warehouse's id, a changed email is an update of the same contact, not a new one."""
+    rows = [{"ext": f"W-{n}", "email": f"w{n}@ext.example.org", "title": "Analyst"} for n in range(30)]
+    field_map = {"ext": "custom:Lead Source", "email": "email", "title": "title"}
+
+    def run(rows: list[dict[str, Any]], report: Path) -> dict[str, Any]:
+        operator = ApolloUpsertOperator(
+            task_id="t",
+            object="contacts",
+            rows=rows,
+            field_map=field_map,
+            match_on="custom_field:Lead Source",
+            report_path=str(report),
+        )
+        result: dict[str, Any] = operator.execute({"ti": MagicMock()})
+        return result
+
+    assert run(rows, tmp_path / "1.csv")["created"] == 30
+    rows[3]["email"] = "moved@ext.example.org"
+    second = run(rows, tmp_path / "2.csv")
+    assert (second["updated"], second["unchanged"], second["created"]) == (1, 29, 0)
+    assert (
+        "4,w-3,updated," in (tmp_path / "2.csv").read_text()
+        and ",email,," in (tmp_path / "2.csv").read_text()
+    )
+    emails = [c["email"] for c in truth(sandbox.base_url, "contacts")["live"]]
+    assert "moved@ext.example.org" in emails and "w3@ext.example.org" not in emails
