@@ -16,4 +16,5 @@ SCENARIOS = (
     "memory",
     "hook_overhead",
     "crm_export",
+    "warehouse_upsert",
 )
