@@ -112,3 +112,7 @@ with DAG(
 
     accounts >> contacts >> enrolment
     summary(accounts.output, contacts.output, enrolment.output)
+
+
+if __name__ == "__main__":
+    dag.test()

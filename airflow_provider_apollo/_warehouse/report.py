@@ -75,30 +75,32 @@ class FileReport:
 
 
 class TableReport:
-    """Rows of ``table`` on a ``common.sql`` connection, one per input row, tagged with ``run_id``.
+    """Rows of ``table`` on a ``common.sql`` connection, one per input row, tagged with the task.
 
-    The table is created when missing; the rows of an earlier try of the same run are
-    replaced, so a retried task leaves one report. Results are spooled to a local file and
-    inserted when the run ends (one transaction).
+    The table is created when missing. Results are spooled to a local file and inserted when the
+    run ends, in one transaction that first deletes the rows an earlier try of the same task in
+    the same run left, so a retried task leaves one report (its ``try_number`` says which).
 
     :param conn_id: the connection.
     :param table: the table (``schema.table`` allowed).
-    :param run_id: the run's id (Airflow's run id and try).
+    :param run_id: the DAG run's id.
+    :param task_id: the task's id (with its map index when mapped).
+    :param try_number: the task's try.
     """
 
-    def __init__(self, conn_id: str, table: str, run_id: str) -> None:
+    def __init__(self, conn_id: str, table: str, run_id: str, task_id: str, try_number: int) -> None:
         if not table.replace("_", "a").replace(".", "a").isalnum():
             raise ValueError(f"report_table must be an identifier (schema.table allowed); got {table!r}.")
         self.target = f"{conn_id}:{table}"
         self.table = table
-        self.run_id = run_id
+        self.tag = (run_id, task_id, try_number)
         self.db = SqlDestination(conn_id)
-        names = ("run_id", "row_number", "match_key", "status", "apollo_id", "changed", "column_name")
+        text = ("match_key", "status", "apollo_id", "changed", "column_name", "reason", "error")
         columns = ", ".join(
-            f"{n} {'INTEGER' if n == 'row_number' else 'TEXT'}" for n in (*names, "reason", "error")
+            ["run_id TEXT", "task_id TEXT", "try_number INTEGER", "row_number INTEGER"]
+            + [f"{name} TEXT" for name in text]
         )
         self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
-        self.db.execute(f"DELETE FROM {table} WHERE run_id = {self.db.placeholder}", (run_id,))
         self._spool: Any = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by close())
 
     def write(self, results: Sequence[Mapping[str, Any]]) -> None:
@@ -112,10 +114,10 @@ class TableReport:
             self._spool.write(json.dumps([_cell(result, c) for c in COLUMNS], default=str) + "\n")
 
     def _insert(self, values: list[tuple[Any, ...]]) -> None:
-        marks = ", ".join([self.db.placeholder] * 9)
+        marks = ", ".join([self.db.placeholder] * 11)
         sql = (
-            f"INSERT INTO {self.table} (run_id, row_number, match_key, status, apollo_id, changed, "
-            f"column_name, reason, error) VALUES ({marks})"
+            f"INSERT INTO {self.table} (run_id, task_id, try_number, row_number, match_key, status, "
+            f"apollo_id, changed, column_name, reason, error) VALUES ({marks})"
         )
         cursor = self.db.connection.cursor()
         try:
@@ -126,10 +128,18 @@ class TableReport:
     def close(self) -> None:
         """Insert the spooled results in one transaction (batches of 1,000), then close."""
         try:
+            mark = self.db.placeholder
+            cursor = self.db.connection.cursor()
+            try:
+                cursor.execute(
+                    f"DELETE FROM {self.table} WHERE run_id = {mark} AND task_id = {mark}", self.tag[:2]
+                )
+            finally:
+                cursor.close()
             self._spool.seek(0)
             batch: list[tuple[Any, ...]] = []
             for line in self._spool:
-                batch.append((self.run_id, *json.loads(line)))
+                batch.append((*self.tag, *json.loads(line)))
                 if len(batch) >= 1_000:
                     self._insert(batch)
                     batch = []

@@ -134,8 +134,19 @@ class ApolloUpsertOperator(ApolloBaseOperator):
                 return FileReport(str(self.report_path))
             if self.report_table:
                 ti = context.get("ti")
-                run_id = f"{context.get('run_id') or 'manual'}#{getattr(ti, 'try_number', 1)}"
-                return TableReport(self.report_conn_id or self.sql_conn_id, str(self.report_table), run_id)
+                map_index = getattr(ti, "map_index", -1)
+                task = (
+                    self.task_id
+                    if not isinstance(map_index, int) or map_index < 0
+                    else f"{self.task_id}[{map_index}]"
+                )
+                return TableReport(
+                    self.report_conn_id or self.sql_conn_id,
+                    str(self.report_table),
+                    str(context.get("run_id") or "manual"),
+                    task,
+                    int(getattr(ti, "try_number", 1) or 1),
+                )
         except ValueError as error:
             raise ApolloConfigurationError(str(error)) from None
         return None

@@ -146,7 +146,8 @@ def test_two_thousand_rows_then_a_rerun_then_a_hundred_changes(
     assert writes(sandbox.stats(), before) == {"POST /api/v1/contacts/bulk_update": 1}
     assert (third["updated"], third["unchanged"], third["created"]) == (100, 1900, 0)
     updated = warehouse.execute(
-        f"SELECT match_key, changed FROM {report_table} WHERE status = 'updated' AND run_id = 'test#1'"
+        f"SELECT match_key, changed FROM {report_table} "
+        "WHERE status = 'updated' AND run_id = 'test' AND task_id = 'upsert'"
     )
     assert {r[0] for r in updated} == changed and {r[1] for r in updated} == {"title"}
     assert_apollo_matches(
