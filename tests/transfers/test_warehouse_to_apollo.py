@@ -318,3 +318,23 @@ def test_match_on_the_warehouse_id_in_a_custom_field(sandbox: ApolloSandbox, tmp
     )
     emails = [c["email"] for c in truth(sandbox.base_url, "contacts")["live"]]
     assert "moved@ext.example.org" in emails and "w3@ext.example.org" not in emails
+
+
+def test_lost_account_creates_are_resent_without_duplicates(sandbox: ApolloSandbox) -> None:
+    rows = [{"domain": f"lost{n}.example.com", "name": f"Lost {n}"} for n in range(250)]
+    sandbox.configure(
+        faults=SandboxFaults(seed=2, commit_then_drop=0.6, endpoints=["*/accounts/bulk_create"])
+    )
+    operator = ApolloUpsertOperator(
+        task_id="t",
+        object="accounts",
+        rows=rows,
+        field_map={"domain": "domain", "name": "name"},
+        match_on="domain",
+    )
+    result = operator.execute({"ti": MagicMock()})
+    sandbox.configure(faults=SandboxFaults())
+    assert (result["created"], result["failed"]) == (250, 0)
+    assert sandbox.stats()["faults"]["by_kind"].get("commit_then_drop", 0) >= 1
+    domains = Counter(a["domain"] for a in truth(sandbox.base_url, "accounts")["live"])
+    assert all(domains[row["domain"]] == 1 for row in rows)
