@@ -79,7 +79,12 @@ def test_blank_cells_are_left_out_but_a_blank_key_is_invalid() -> None:
 @pytest.mark.parametrize(
     ("row", "column", "reason"),
     [
-        ({"mail": "nope"}, "mail", "'nope' is not an email address"),
+        ({"mail": "nope"}, "mail", "'nope' is not an email address: it does not have exactly one '@'"),
+        (
+            {"mail": "a@b"},
+            "mail",
+            "'a@b' is not an email address: the part after '@' is not a domain such as example.com",
+        ),
         ({"mail": "a@b.co", "stage": "Hot"}, "stage", "Apollo has no contact stage named 'Hot'"),
         ({"mail": "a@b.co", "owner": "x@y.z"}, "owner", "no user of the team has the email 'x@y.z'"),
         ({"mail": "a@b.co", "tags": "VIP,Gold"}, "tags", "Apollo has no contacts label named 'Gold'"),

@@ -28,6 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from airflow_provider_apollo._api.email_addresses import email_problem
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 
 CUSTOM_PREFIX = "custom:"
@@ -39,7 +40,6 @@ CREATE_BATCH = 100
 #: so batches of 100 keep every answer synchronous and a failed batch small.
 UPDATE_BATCH = 100
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 
 
@@ -275,8 +275,11 @@ def desired_fields(mapping: FieldMapping, vocabulary: Vocabulary, row: Mapping[s
             continue
         if target == "email":
             email = str(text(value)).lower()
-            if not _EMAIL.match(email):
-                raise InvalidCell(column, f"{email!r} is not an email address")
+            # Apollo creates a contact without an email it finds invalid: it could never be
+            # matched again, and each re-run would create another.
+            problem = email_problem(email)
+            if problem:
+                raise InvalidCell(column, f"{email!r} is not an email address: {problem}")
             wanted["email"] = email
         elif target == "domain":
             domain = normal_domain(value)

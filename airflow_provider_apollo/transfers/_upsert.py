@@ -40,6 +40,7 @@ from airflow_provider_apollo._api.crm_upsert import (
     changes,
     desired_fields,
     match_value,
+    record_match_values,
 )
 from airflow_provider_apollo.exceptions import ApolloError, ApolloValidationError
 from airflow_provider_apollo.transfers._upsert_lookup import AMBIGUOUS, CurrentRecords, load_vocabulary
@@ -287,7 +288,19 @@ class Upsert:
         except ApolloError as error:
             return [_failed(item, error) for item in batch]
         out: list[dict[str, Any]] = []
-        for item, record in zip(batch, records, strict=False):
+        # Each row takes the answered record carrying its own key, never one by position: an
+        # answer Apollo reordered, or a field Apollo dropped (an email it found invalid), must not
+        # give a row another row's record.
+        answered = {record_match_values(self.mapping, r, self.vocabulary): r for r in records}
+        for item in batch:
+            record = answered.get(item.key)
+            if record is None:
+                missing = (
+                    f"Apollo's answer has no {self.obj.singular} with this {self.mapping.match_on} (it may "
+                    "have refused or changed the value); check the row, then re-run"
+                )
+                out.append(_row(item.number, item.key, "failed", error=missing))
+                continue
             item.record_id = str(record["id"])
             self.current.remember(item.key, record)
             item.update = changes(self.obj, item.wanted, record)
@@ -298,9 +311,6 @@ class Upsert:
                     self.result.created_ids.append(item.record_id)
                 created = _row(item.number, item.key, "created", record_id=item.record_id)
                 out.append({**created, "changed": sorted(item.wanted)})
-        for item in batch[len(records) :]:
-            missing = "Apollo's answer did not include this record"
-            out.append(_row(item.number, item.key, "failed", error=missing))
         return out
 
     def _update_batch(self, batch: list[_Planned]) -> list[dict[str, Any]]:

@@ -121,7 +121,10 @@ def test_two_thousand_rows_then_a_rerun_then_a_hundred_changes(
     results = [json.loads(line) for line in report.read_text().splitlines()]
     assert len(results) == 2010 and [r["row"] for r in results] == list(range(1, 2011))
     invalid = {r["key"] or r["row"]: (r["column"], r["reason"]) for r in results if r["status"] == "invalid"}
-    assert invalid["not-an-email"] == ("email", "'not-an-email' is not an email address")
+    assert invalid["not-an-email"] == (
+        "email",
+        "'not-an-email' is not an email address: it does not have exactly one '@'",
+    )
     assert invalid["x2@bad.example.org"][0] == "lifecycle_stage"
     assert invalid["x3@bad.example.org"][0] == "owner_email"
     assert invalid[2005] == ("email", "the match key (email) is empty")
