@@ -78,9 +78,7 @@ def file_rows(url: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[lis
     compressed = name.endswith(".gz")
     base = name[:-3] if compressed else name
     if not base.endswith((".jsonl", ".json", ".ndjson", ".csv")):
-        raise ValueError(
-            f"source_path {url!r} must end in .jsonl, .ndjson, .json or .csv (optionally .gz)."
-        )
+        raise ValueError(f"source_path {url!r} must end in .jsonl, .ndjson, .json or .csv (optionally .gz).")
     with path.open("rb") as raw:
         stream: Any = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
         text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
