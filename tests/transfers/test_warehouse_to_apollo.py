@@ -341,3 +341,21 @@ def test_lost_account_creates_are_resent_without_duplicates(sandbox: ApolloSandb
     assert sandbox.stats()["faults"]["by_kind"].get("commit_then_drop", 0) >= 1
     domains = Counter(a["domain"] for a in truth(sandbox.base_url, "accounts")["live"])
     assert all(domains[row["domain"]] == 1 for row in rows)
+
+
+def test_fail_on_invalid_fails_after_writing_the_valid_rows(sandbox: ApolloSandbox) -> None:
+    rows = [{"email": "valid1@fine.example.org"}, {"email": "broken"}, {"email": "valid2@fine.example.org"}]
+    ti = MagicMock()
+    operator = ApolloUpsertOperator(
+        task_id="t",
+        object="contacts",
+        rows=rows,
+        field_map={"email": "email"},
+        match_on="email",
+        fail_on_invalid=True,
+    )
+    with pytest.raises(ApolloError, match="0 row\\(s\\) failed and 1 were invalid"):
+        operator.execute({"ti": ti})
+    assert ti.xcom_push.call_args.kwargs["value"]["created"] == 2
+    emails = {c["email"] for c in truth(sandbox.base_url, "contacts")["live"]}
+    assert {"valid1@fine.example.org", "valid2@fine.example.org"} <= emails and "broken" not in emails
