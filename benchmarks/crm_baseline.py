@@ -8,6 +8,7 @@ Plain ``requests``: the rows land in a dict ``id -> updated_at`` (the anchors' t
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import requests
@@ -28,17 +29,13 @@ def anchor_export(base_url: str, api_key: str, table: dict[str, str], cursor: st
     newest = cursor
     calls = 0
     for page in range(1, PAGE_CAP + 1):
-        answer = session.post(
-            f"{base_url}/contacts/search",
-            json={
-                "sort_by_field": "contact_updated_at",
-                "sort_ascending": False,
-                "page": page,
-                "per_page": 100,
-            },
-            timeout=60,
-        )
-        calls += 1
+        body = {"sort_by_field": "contact_updated_at", "sort_ascending": False, "page": page, "per_page": 100}
+        while True:  # the best of them retries a minute window's 429 after its Retry-After
+            answer = session.post(f"{base_url}/contacts/search", json=body, timeout=60)
+            calls += 1
+            if answer.status_code != 429:
+                break
+            time.sleep(float(answer.headers.get("retry-after") or 1))
         answer.raise_for_status()
         contacts = answer.json()["contacts"]
         stop = False

@@ -18,6 +18,8 @@ import os
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,10 @@ class Sizes:
 
 
 QUICK = Sizes(contacts=3000, per_window=20, window_seconds=0.5)
-FULL = Sizes(contacts=120_000, per_window=200, window_seconds=2.0)
+# W = 20 s: the sandbox (Python, one process) serves about 25-40 pages a second on a shared 2-core
+# machine, so a shorter "minute" (200 calls in it) would measure the sandbox's CPU, not the client
+# against the quota.
+FULL = Sizes(contacts=120_000, per_window=200, window_seconds=20.0)
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,8 @@ def export_worker(job: ExportJob, gate: StartGate) -> dict[str, Any]:
     from airflow_provider_apollo._api.crm_objects import crm_object
     from airflow_provider_apollo._warehouse.sql import SqlDestination
     from airflow_provider_apollo.hooks.apollo import ApolloHook
-    from airflow_provider_apollo.transfers._crm_export import CrmExport, table_spec
+    from airflow_provider_apollo.transfers._crm_export import CrmExport
+    from airflow_provider_apollo.transfers._export_run import table_spec
 
     os.environ["AIRFLOW_CONN_APOLLO_WAREHOUSE"] = json.dumps({"conn_type": "sqlite", "host": job.database})
     destination = SqlDestination("apollo_warehouse")
@@ -115,6 +121,73 @@ def export_worker(job: ExportJob, gate: StartGate) -> dict[str, Any]:
         "mode": result.mode,
         "read": result.records,
     }
+
+
+@contextmanager
+def memoised_contact_search() -> Iterator[dict[Any, Any]]:
+    """Cache the sandbox's contact-search matches per filter set (cleared by the caller on change).
+
+    The sandbox filters all its contacts on every page of a stage-filtered query (a pass over
+    120,000 records under its lock), which would make the benchmark measure the sandbox. The
+    CRM does not change while a side reads it, so the cache changes no answer; the scenario
+    clears it when the reps' activity changes the CRM.
+    """
+    from airflow_provider_apollo.sandbox.state import SandboxState
+
+    original = SandboxState.search_contacts
+    cache: dict[Any, Any] = {}
+
+    def search_contacts(self: Any, filters: dict[str, Any]) -> Any:
+        key = (
+            id(self),
+            json.dumps({k: v for k, v in filters.items() if k not in ("page", "per_page")}, sort_keys=True),
+        )
+        if key not in cache:
+            cache[key] = original(self, filters)
+        return cache[key]
+
+    SandboxState.search_contacts = search_contacts  # type: ignore[method-assign]
+    try:
+        yield cache
+    finally:
+        SandboxState.search_contacts = original  # type: ignore[method-assign]
+
+
+def warm_sandbox_search(sandbox: Any) -> None:
+    """Ask each query the export will page once before the clock starts, so the memo holds it.
+
+    The first page of a new filter set costs the sandbox a pass and a sort over every contact
+    (about half a second at 120,000); Apollo has no such cost. Every side gets the same warm cache.
+    """
+    import requests
+
+    headers = {"X-Api-Key": sandbox.api_key}
+    stages = requests.get(f"{sandbox.base_url}/api/v1/contact_stages", headers=headers, timeout=60).json()
+    bodies: list[dict[str, Any]] = [
+        {"sort_by_field": "contact_updated_at", "sort_ascending": False},
+        {"sort_by_field": "contact_created_at", "sort_ascending": True},
+    ]
+    for stage in stages["contact_stages"]:
+        for ascending in (True, False):
+            bodies.append(
+                {
+                    "contact_stage_ids": [stage["id"]],
+                    "sort_by_field": "contact_created_at",
+                    "sort_ascending": ascending,
+                }
+            )
+    for body in bodies:
+        while True:  # a small quick-mode window may close during the warm-up: wait it out
+            answer = requests.post(
+                f"{sandbox.base_url}/api/v1/contacts/search",
+                json={**body, "page": 1, "per_page": 100},
+                headers=headers,
+                timeout=120,
+            )
+            if answer.status_code != 429:
+                break
+            time.sleep(float(answer.headers.get("retry-after") or 1))
+        answer.raise_for_status()
 
 
 def _truth(sandbox: Any) -> dict[str, Any]:
@@ -165,6 +238,7 @@ def run(quick: bool) -> list[Table]:
             seed=11, people=200, limits=limits, crm_contacts=sizes.contacts, crm_users=5
         ) as sandbox,
         tempfile.TemporaryDirectory(prefix="apollo-benchmark-crm-") as folder,
+        memoised_contact_search() as search_cache,
     ):
         os.environ.update(sandbox.env)
         sandbox.configure(faults=SandboxFaults(slow=1.0, slow_seconds=latency))
@@ -188,6 +262,7 @@ def run(quick: bool) -> list[Table]:
             report["wall"] = report["ended"] - started
             rows[name] = report
 
+        warm_sandbox_search(sandbox)
         step("provider backfill", "provider")
         step("anchors backfill", "anchor")
         truth = _truth(sandbox)
@@ -196,6 +271,8 @@ def run(quick: bool) -> list[Table]:
             json.loads(Path(anchor_state).read_text())["table"], truth
         )
         sandbox.activity(seed=5, update=changed)
+        search_cache.clear()  # the CRM changed
+        warm_sandbox_search(sandbox)
         step("provider incremental", "provider")
         step("anchors incremental", "anchor")
         truth = _truth(sandbox)
@@ -224,16 +301,16 @@ def run(quick: bool) -> list[Table]:
         ],
     )
     for name, report in rows.items():
-        backfill = "backfill" in name
+        full = "backfill" in name
         table.add_row(
             name,
             report["wall"],
-            report["wall"] / bound if backfill else None,
+            report["wall"] / bound if full else None,
             report["calls"],
-            report["calls"] / needed if backfill else None,
+            report["calls"] / needed if full else None,
             report["growth"],
             report.get("missed", 0),
-            report.get("stale") if not backfill else None,
+            report.get("stale") if not full else None,
         )
     table.note(
         f"N={sizes.contacts:,} contacts; contacts/search limit L={sizes.per_window}/window, W="

@@ -156,7 +156,9 @@ def check_registration(target: Target, env: dict[str, str]) -> str:
     assert "airflow-provider-apollo" in providers, providers[-2000:]
     hooks = run([airflow, "providers", "hooks", "-o", "plain"], env)
     assert any(line.split()[:1] == ["apollo"] for line in hooks.splitlines()), hooks[-2000:]
-    pytest_run([*_pytest(target), "tests/test_connection_form.py", "tests/test_get_provider_info.py"], env)
+    pytest_run(
+        [*_pytest(target), "tests/hooks/test_connection_form.py", "tests/test_get_provider_info.py"], env
+    )
     return "provider listed, apollo connection type registered, connection form offers it"
 
 
@@ -187,8 +189,9 @@ UNIT_EXCLUSIONS: dict[str, str] = {
     "--ignore=tests/reliability/test_fault_storms.py": "fault storms (slow; Airflow-independent)",
     # Airflow 3.1's task SDK drops an env connection whose extras are not a JSON object
     # (AirflowNotFoundException: "isn't defined") before the provider can read and name them.
-    "--deselect=tests/test_connection.py::test_extras_that_are_not_a_json_object_are_refused": "3.1",
-    "--deselect=tests/test_connection.py::test_empty_extras_mean_the_defaults": "3.1",
+    "--deselect=tests/hooks/_transport/test_connection.py::"
+    "test_extras_that_are_not_a_json_object_are_refused": "3.1",
+    "--deselect=tests/hooks/_transport/test_connection.py::test_empty_extras_mean_the_defaults": "3.1",
     "--deselect=tests/reliability/test_bad_input_catalogue.py::"
     "test_bad_input_is_refused_by_name_before_any_request[conn-extras": "3.1",
 }

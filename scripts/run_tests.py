@@ -2,11 +2,13 @@
 """Run the project's checks on a machine that has nothing but Python 3.10+.
 
 Creates ``.venv`` if it is missing, installs the project with its ``dev`` extra (again
-only when ``pyproject.toml`` changed), then runs, in order: ruff, mypy, the pytest suite,
+only when ``pyproject.toml`` changed), then runs, in order: ruff (lint, then ``format --check``),
+mypy strict, the pytest suite (all of it, ``slow`` tests included),
 the benchmarks in ``--quick`` mode (so they cannot rot; no timing is asserted), the
 deployment test (the example DAGs in a real Airflow, ``tests/deployment``) and the Airflow
 version matrix (``scripts/airflow_matrix.py``: the older minors, each in its own venv).
-With pytest arguments only ruff, mypy and pytest run.
+With pytest arguments only ruff, mypy and pytest run; the inner loop while editing is
+``python3 scripts/run_tests.py -m "not slow"`` (about 30 s of tests).
 
 Usage::
 
@@ -27,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bootstrap import BIN, PYTHON, ROOT, ensure_environment
 from local_services import ensure_installed
 
+#: What ruff checks and ruff format keeps formatted.
+LINTED_PATHS = ("airflow_provider_apollo", "tests", "example_dags", "benchmarks", "scripts")
 # pytest's exit code when it collected no test: a run that tests nothing is a failure here.
 PYTEST_NO_TESTS = 5
 
@@ -51,18 +55,10 @@ def main(pytest_args: list[str]) -> int:
             flush=True,
         )
     steps: list[tuple[str, list[str]]] = [
-        (
-            "ruff",
-            [
-                str(BIN / "ruff"),
-                "check",
-                "airflow_provider_apollo",
-                "tests",
-                "example_dags",
-                "benchmarks",
-                "scripts",
-            ],
-        ),
+        # Lint (including the complexity limit and the imports banned at DAG-parse time) and
+        # formatting, on the same paths; mypy strict (its settings are in pyproject.toml).
+        ("ruff", [str(BIN / "ruff"), "check", *LINTED_PATHS]),
+        ("ruff format", [str(BIN / "ruff"), "format", "--check", *LINTED_PATHS]),
         ("mypy", [str(BIN / "mypy")]),
         ("pytest", [str(PYTHON), "-m", "pytest", *pytest_args]),
     ]

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from airflow_provider_apollo.get_provider_info import get_provider_info
 
 
@@ -54,6 +56,7 @@ def _airflow_cli(*args: str, tmp_path: Path) -> str:
     return result.stdout
 
 
+@pytest.mark.slow  # a fresh interpreter (or server) starts: over a second
 def test_airflow_cli_lists_provider_and_connection_type(tmp_path: Path) -> None:
     providers = _airflow_cli("providers", "list", "-o", "plain", tmp_path=tmp_path)
     assert "airflow-provider-apollo" in providers

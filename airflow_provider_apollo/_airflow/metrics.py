@@ -46,16 +46,16 @@ def _stats() -> Any:
         from airflow.sdk.observability.stats import Stats
     except ImportError:
         try:
-            from airflow.observability.stats import Stats  # type: ignore[no-redef,assignment]
+            from airflow.observability.stats import Stats  # type: ignore[no-redef,assignment,unused-ignore]
         except ImportError:  # Airflow 3.0 and 3.1
-            from airflow.stats import Stats  # type: ignore[no-redef]
+            from airflow.stats import Stats  # type: ignore[no-redef,unused-ignore]
     return Stats
 
 
 def _per_task_names_on() -> bool:
     from airflow.providers.common.compat.sdk import conf
 
-    return conf.getboolean("metrics", "legacy_names_on", fallback=True)
+    return bool(conf.getboolean("metrics", "legacy_names_on", fallback=True))
 
 
 def _count(value: float) -> int | float:

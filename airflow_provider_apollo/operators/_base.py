@@ -19,6 +19,7 @@ from airflow_provider_apollo._airflow.templating import FailFastTemplatingMixin
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._output import is_output_reference
 from airflow_provider_apollo.operators.assets import output_asset_uri
+from airflow_provider_apollo.operators.links import ApolloLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -89,6 +90,16 @@ class ApolloBaseOperator(FailFastTemplatingMixin, BaseOperator):
             calls=self.hook.requests_sent,
         )
 
+    def _clear_links(self, context: Context) -> None:
+        """Push an empty id list for each of the task's Apollo links before anything else.
+
+        A task that fails before it knows an id (an unknown sequence name, say) then shows the
+        button greyed out, instead of Airflow logging "XCom not found" when it builds the link.
+        """
+        for link in self.operator_extra_links:
+            if isinstance(link, ApolloLink):
+                link.persist(context, ())
+
     def _attach_output_reference(self, context: Context, result: Any) -> None:
         """Make the ``{"path", "count", ...}`` the task returned the extra of its Asset events.
 
@@ -117,8 +128,10 @@ def _reporting(execute: Callable[..., Any]) -> Callable[..., Any]:
         outermost = not self.__dict__.get("_reporting_usage", False)
         self.__dict__["_reporting_usage"] = True
         try:
-            result = execute(self, *args, **kwargs)
             context = kwargs.get("context", args[0] if args else None)
+            if outermost and isinstance(context, Mapping):
+                self._clear_links(context)  # type: ignore[arg-type]
+            result = execute(self, *args, **kwargs)
             if outermost and isinstance(context, Mapping):
                 self._attach_output_reference(context, result)  # type: ignore[arg-type]
             return result

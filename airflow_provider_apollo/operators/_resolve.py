@@ -7,6 +7,7 @@ ambiguous, fails listing the candidates with their ids so the user can pick one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from difflib import SequenceMatcher
 from typing import Any
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
@@ -30,10 +31,13 @@ def resolve_sequence_id(hook: ApolloHook, sequence_name: str) -> str:
     if len(chosen) == 1:
         return str(chosen[0]["id"])
     if not chosen:
-        listed = _listing(candidates, "name") or "none"
+        # q_name's partial matches are often none (a typo, another word order): list all the
+        # team's sequences (one more free search), closest first, as the stage error lists stages.
+        team = list(hook.iter_sequences())
+        listed = _listing(_closest_first(team, sequence_name), "name") or "none"
         raise ApolloConfigurationError(
-            f"sequence_name={sequence_name!r} matches no sequence. Sequences whose name contains it: "
-            f"{listed}. Check the name in Apollo (Engage > Sequences) or pass sequence_id."
+            f"sequence_name={sequence_name!r} matches no sequence. The team's sequences, closest "
+            f"first: {listed}. Pass one of these names (case does not matter) or sequence_id."
         )
     raise ApolloConfigurationError(
         f"sequence_name={sequence_name!r} is ambiguous: {len(chosen)} sequences have that name "
@@ -79,6 +83,16 @@ def resolve_contact_stage_id(hook: ApolloHook, contact_stage_name: str) -> str:
         f"contact_stage_name={contact_stage_name!r} is ambiguous: {_listing(matches, 'name')}. "
         "Pass contact_stage_id."
     )
+
+
+def _closest_first(records: Iterable[Mapping[str, Any]], name: str) -> list[Mapping[str, Any]]:
+    """``records`` sorted by how close their ``name`` is to ``name`` (stable for ties)."""
+    wanted = name.strip().casefold()
+
+    def distance(record: Mapping[str, Any]) -> float:
+        return -SequenceMatcher(None, wanted, str(record.get("name") or "").casefold()).ratio()
+
+    return sorted(records, key=distance)
 
 
 def _same(value: Any, name: str) -> bool:

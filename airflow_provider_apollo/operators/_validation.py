@@ -72,18 +72,37 @@ def as_contact_ids(argument: str, value: Any) -> list[str]:
     Enrichment results are refused: a matched person's ``id`` is an Apollo *person* id, not
     a contact id, so they must go through ApolloCreateContactsOperator first.
     """
+    for index, item in enumerate(as_list(argument, value)):
+        if isinstance(item, Mapping) and item.keys() >= ENRICHMENT_RESULT_KEYS:
+            raise ApolloConfigurationError(
+                f"{argument}[{index}] is an enrichment result, not a contact. Pass the output of "
+                "ApolloCreateContactsOperator (contact records) or contact ids."
+            )
+    return as_record_ids(argument, value, "contact")
+
+
+def as_record_ids(argument: str, value: Any, kind: str) -> list[str]:
+    """Ids from ids or Apollo records of ``kind`` (their ``id``), deduplicated, order kept.
+
+    The one rule for every id argument: wherever ids are taken, the records an upstream task
+    returned are taken too. An empty list is valid; callers then send nothing.
+
+    :param argument: the argument, named in errors.
+    :param value: the rendered argument: one id or record, or a list of them.
+    :param kind: what the ids are ids of (``"contact"``, ``"task"``), for errors.
+    """
+    if isinstance(value, str) and value.strip().startswith("["):
+        raise ApolloConfigurationError(
+            f"{argument} rendered to the text {value[:60]!r}, not a list: a template renders to a "
+            "string unless the DAG sets render_template_as_native_obj=True (or pass an XComArg)."
+        )
     ids: list[str] = []
     for index, item in enumerate(as_list(argument, value)):
         if isinstance(item, Mapping):
-            if item.keys() >= ENRICHMENT_RESULT_KEYS:
-                raise ApolloConfigurationError(
-                    f"{argument}[{index}] is an enrichment result, not a contact. Pass the output of "
-                    "ApolloCreateContactsOperator (contact records) or contact ids."
-                )
             item = item.get("id")
         if not isinstance(item, str) or not item.strip():
             raise ApolloConfigurationError(
-                f"{argument}[{index}] must be a contact id (a non-empty string) or a contact record "
+                f"{argument}[{index}] must be a {kind} id (a non-empty string) or a {kind} record "
                 f"with an 'id'; got {describe(item)}."
             )
         ids.append(item.strip())

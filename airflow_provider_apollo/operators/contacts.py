@@ -350,6 +350,9 @@ class ApolloUpdateContactStageOperator(ApolloBaseOperator):
         stage_id = optional_string("contact_stage_id", self.contact_stage_id)
         stage_name = optional_string("contact_stage_name", self.contact_stage_name)
         exactly_one(("contact_stage_id", stage_id), ("contact_stage_name", stage_name))
+        if not contact_ids:  # nobody to move today: no stage look-up, no request
+            self.log.info("No contacts to move: nothing sent to Apollo.")
+            return {"contact_stage_id": stage_id, "contact_ids": []}
 
         if stage_id is None and stage_name is not None:
             stage_id = resolve_contact_stage_id(self.hook, stage_name)

@@ -21,7 +21,6 @@ from airflow_provider_apollo.operators._people import identity, match_details
 from airflow_provider_apollo.operators._validation import (
     as_list,
     as_mapping_list,
-    choice,
     optional_int,
     unique,
 )
@@ -66,13 +65,20 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
     :param max_credits: the most credits this task may spend; ``None`` for no limit. (templated)
     :param on_budget_exhausted: ``"fail"`` (default): when people were left out for the budget,
         fail the task after keeping the results already paid for in XCom key
-        ``partial_results``; ``"skip"``: succeed, those people marked ``skipped_budget``.
+        ``partial_results``; ``"skip"``: succeed, those people marked ``skipped_budget``. (templated)
     :param output_path: write the results as JSON Lines to this local path or object-storage
         URL and return ``{"path", "count", <count per status>}`` instead. (templated)
     :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
     """
 
-    template_fields: Sequence[str] = ("people", "webhook_url", "max_credits", "output_path", "apollo_conn_id")
+    template_fields: Sequence[str] = (
+        "people",
+        "webhook_url",
+        "max_credits",
+        "on_budget_exhausted",
+        "output_path",
+        "apollo_conn_id",
+    )
     template_fields_renderers = {"people": "json"}
 
     def __init__(
@@ -104,7 +110,12 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
         people = as_mapping_list("people", self.people)
         details = [match_details(f"people[{index}]", person) for index, person in enumerate(people)]
         max_credits = optional_int("max_credits", self.max_credits, minimum=0)
-        choice("on_budget_exhausted", self.on_budget_exhausted, ("fail", "skip"))
+        if self.on_budget_exhausted not in ("fail", "skip"):
+            raise ApolloConfigurationError(
+                f"on_budget_exhausted must be one of 'fail', 'skip'; got {self.on_budget_exhausted!r}. It is "
+                'templated: a template such as "{{ params.on_budget_exhausted }}" must render to one '
+                "of the two (check the rendered value in the task's Rendered Template tab)."
+            )
         output_path = checked_output_path(self.output_path)
         webhook_url = None if self.webhook_url is None else public_https_url("webhook_url", self.webhook_url)
         if self.reveal_phone_number and webhook_url is None:
@@ -203,10 +214,10 @@ class ApolloEnrichPeopleOperator(ApolloBaseOperator):
             if not isinstance(error, ApolloBudgetExceededError):
                 raise
             self.log.warning(
-                "Budget of %s credits reached: %s left out (marked skipped_budget); %s.",
+                "Budget of %s credits reached after spending %s: %s left out (marked skipped_budget).",
                 format_credits(budget.limit or 0),
-                plural(len(unresolved), "person"),
                 budget.describe(),
+                "1 person" if len(unresolved) == 1 else f"{len(unresolved)} people",
             )
             return
         enriched.update(zip(keys, matches, strict=True))

@@ -36,7 +36,7 @@ class ApolloLink(BaseOperatorLink):
     (with ``{id}``) for one record, ``list_page`` for several.
     """
 
-    name: ClassVar[str]  # type: ignore[misc]  # BaseOperatorLink declares it as an abstract property
+    name: ClassVar[str]  # type: ignore[misc,unused-ignore]  # an abstract property in some Airflow minors
     #: The XCom key under which the operator pushes the ids (a list of strings).
     ids_key: ClassVar[str]
     #: The app page of one record (``{id}`` is replaced), or ``None`` when records have none.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from airflow_provider_apollo.hooks._transport.connection import is_loopback_host
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators._base import ApolloBaseOperator, plural
 from airflow_provider_apollo.operators._output import checked_output_path, write_json_lines
@@ -75,7 +78,31 @@ class _SearchOperator(ApolloBaseOperator):
                 DISPLAY_CAP,
             )
         self.log_summary(self.describe_outcome(count, per_page))
+        if count == 0:
+            self.log.warning("%s", self._nothing_found_hint(filters))
         return result
+
+    def _nothing_found_hint(self, filters: Mapping[str, Any]) -> str:
+        """What to check when a search found nobody: the filters sent, and where names live.
+
+        Apollo applies every filter at once, so one value that matches nobody (a title
+        spelt differently, a location Apollo does not know) empties the whole search.
+        """
+        sent = json.dumps(dict(filters), sort_keys=True, default=str)
+        hint = (
+            f"No {self.noun} matched the filters sent: {sent}. Every filter must match at once, so "
+            "check each value (titles and locations match as phrases: 'VP Sales' does not match "
+            "'VP of Sales'), or leave one out to see which empties the result."
+        )
+        base_url = getattr(self.hook, "base_url", None)
+        if isinstance(base_url, str):
+            root = base_url.removesuffix("/api/v1")
+            if is_loopback_host(urlsplit(root).hostname or ""):
+                hint += (
+                    f" The connection points at a local sandbox: GET {root}/_sandbox/world shows its "
+                    "people's titles, domains, sequences and senders."
+                )
+        return hint
 
     @abstractmethod
     def iter_records(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 
 from airflow_provider_apollo._api.batching import chunked
+from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks._resources.sequences import (
     SEQUENCE_ENROLMENT_FLAGS,
     SEQUENCE_REMOVAL_MODES,
@@ -20,7 +21,7 @@ from airflow_provider_apollo.operators._resolve import resolve_email_account_id,
 from airflow_provider_apollo.operators._validation import (
     as_contact_ids,
     as_list,
-    as_string_list,
+    as_record_ids,
     choice,
     exactly_one,
     optional_string,
@@ -120,6 +121,9 @@ class ApolloAddToSequenceOperator(ApolloBaseOperator):
         exactly_one(("sequence_id", sequence_id), ("sequence_name", sequence_name))
         exactly_one(("email_account_id", email_account_id), ("email_account", email_account))
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
+        if not contact_ids:  # a day with nobody new: no name look-up, no request
+            self.log.info("No contacts to enrol: nothing sent to Apollo.")
+            return {"sequence_id": sequence_id, "added": [], "skipped": {}}
 
         if sequence_id is None:
             sequence_id = resolve_sequence_id(self.hook, str(sequence_name))
@@ -227,7 +231,7 @@ class ApolloRemoveFromSequenceOperator(ApolloBaseOperator):
 
     Safe to re-run: removing a contact that is no longer in a sequence changes nothing.
 
-    :param sequence_ids: the sequences' ids (one id or a list). (templated)
+    :param sequence_ids: the sequences' ids or sequence records (their ``id``); one or a list. (templated)
     :param contact_ids: contact ids or contact records (their ``id``). (templated)
     :param mode: ``"remove"`` (take them out), ``"mark_as_finished"`` or ``"stop"`` (pause). (templated)
     :param apollo_conn_id: Airflow connection of type ``apollo``. (templated)
@@ -252,9 +256,14 @@ class ApolloRemoveFromSequenceOperator(ApolloBaseOperator):
         self.mode = mode
 
     def execute(self, context: Context) -> dict[str, Any]:
-        sequence_ids = as_string_list("sequence_ids", self.sequence_ids)
+        sequence_ids = as_record_ids("sequence_ids", self.sequence_ids, "sequence")
+        if not sequence_ids:
+            raise ApolloConfigurationError("sequence_ids is empty; give at least one sequence id or record.")
         contact_ids = as_contact_ids("contact_ids", self.contact_ids)
         mode = choice("mode", self.mode, REMOVE_MODES)
+        if not contact_ids:
+            self.log.info("No contacts to take out of a sequence: nothing sent to Apollo.")
+            return {"sequence_ids": sequence_ids, "contact_ids": [], "mode": mode}
 
         ApolloSequenceLink.persist(context, sequence_ids)
         for batch in chunked(contact_ids, SEQUENCE_BATCH_SIZE):

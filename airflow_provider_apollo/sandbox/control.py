@@ -5,6 +5,7 @@ Outside Apollo's namespace, needs no API key, and answers loopback clients only.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -54,6 +55,10 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return data
 
 
+#: How many of the world's job titles ``GET /_sandbox/world`` lists, the most common first.
+_TITLES_LISTED = 60
+
+
 def world_summary(runtime: SandboxRuntime) -> dict[str, Any]:
     """What a test or a demo needs to know about the generated world, in one small object.
 
@@ -97,6 +102,11 @@ def world_summary(runtime: SandboxRuntime) -> dict[str, Any]:
                 {"id": org["id"], "name": org["name"], "primary_domain": org["primary_domain"]}
                 for org in hiring
             ],
+            # What a people search's person_titles can match: a newcomer's "VP Sales" finds
+            # nobody in a world whose titles read "VP of Sales".
+            "titles": [
+                title for title, _ in Counter(p["title"] for p in world.people).most_common(_TITLES_LISTED)
+            ],
             "sample_people": [
                 {"id": p["id"], "name": p["name"], "email": p["email"], "title": p["title"]}
                 for p in world.people[:10]
@@ -110,6 +120,13 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     :param runtime: the sandbox runtime.
     """
     router = APIRouter(prefix="/_sandbox", dependencies=[Depends(_loopback_only)])
+    _add_inspection_routes(router, runtime)
+    _add_steering_routes(router, runtime)
+    return router
+
+
+def _add_inspection_routes(router: APIRouter, runtime: SandboxRuntime) -> None:
+    """Read and reset the sandbox: counters, world, reset."""
     state = runtime.state
 
     @router.get("/stats")
@@ -124,6 +141,11 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     @router.get("/world")
     async def world() -> JSONResponse:
         return JSONResponse(world_summary(runtime))
+
+
+def _add_steering_routes(router: APIRouter, runtime: SandboxRuntime) -> None:
+    """Change the sandbox: post job postings, complete tasks, read and set limits and faults."""
+    state = runtime.state
 
     @router.post("/job_postings")
     async def job_postings(request: Request) -> JSONResponse:
@@ -178,8 +200,6 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
             runtime.injector.configure(faults)
         state.crm_sizes = sizes
         return JSONResponse(config_of(runtime))
-
-    return router
 
 
 def config_of(runtime: SandboxRuntime) -> dict[str, Any]:

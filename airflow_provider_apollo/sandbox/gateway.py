@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from airflow_provider_apollo.sandbox.catalogue import CATALOGUE, Catalogue
+from airflow_provider_apollo.sandbox.ratelimit import Verdict
 from airflow_provider_apollo.sandbox.runtime import SandboxRuntime
 
 Scope = MutableMapping[str, Any]
@@ -156,70 +157,88 @@ class ApolloGateway:
         if fault is not None:
             with state.lock:
                 state.traffic.faults[fault] += 1
-        if fault == "error_5xx":
-            await _send_simple(
-                send, status, f"{status} sandbox-injected server error".encode(), "text/plain; charset=utf-8"
-            )
-            return
-        if fault == "burst_429":
-            await _send_json(
-                send,
-                429,
-                {
-                    "message": f"Too many requests to api/v1{endpoint.path} (sandbox-injected burst). "
-                    "Retry shortly."
-                },
-                {"retry-after": retry_after_header(1.0)},
-            )
-            return
-        if fault == "drop_connection":
-            await drop_connection(send)
+        if await _answered_by_fault(send, fault, status, endpoint.path):
             return
         verdict = runtime.limiter.hit(endpoint.key, endpoint.group)
         if not verdict.allowed:
             with state.lock:
                 state.traffic.rate_limited[stats_key] += 1
-            retry_after = verdict.retry_after or 0.0
-            await _send_json(
-                send,
-                429,
-                {
-                    "message": f"The maximum number of api calls allowed for api/v1{endpoint.path} is "
-                    f"{verdict.limit} times per {verdict.window}. Please upgrade your plan from "
-                    "https://app.apollo.io/#/settings/plans/upgrade."
-                },
-                {**verdict.headers, "retry-after": retry_after_header(retry_after)},
-            )
+            await _send_rate_limited(send, verdict, endpoint.path)
             return
-
         extra = [(k.encode(), v.encode()) for k, v in verdict.headers.items()]
+        await self._serve(scope, receive, send, fault, extra)
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, fault: str | None, extra: list[tuple[bytes, bytes]]
+    ) -> None:
+        """Let the app act on the request; ``fault`` decides what the client then hears of it."""
         if fault == "slow":
-            # Like Apollo under load, act on the request now and answer late: a client that
-            # times out leaves a committed record behind (the ambiguous-write case).
-            answer: list[Message] = []
-
-            async def keep(message: Message) -> None:
-                answer.append(message)
-
-            await self.app(scope, receive, _with_headers(keep, extra))
-            deadline = asyncio.get_running_loop().time() + runtime.injector.faults.slow_seconds
-            # Sleep in short steps so a server shutdown does not wait for the full delay.
-            while asyncio.get_running_loop().time() < deadline:
-                if runtime.stopping.is_set():
-                    await drop_connection(send)
-                    return
-                await asyncio.sleep(min(0.05, max(0.0, deadline - asyncio.get_running_loop().time())))
-            for message in answer:
-                await send(message)
-            return
-        if fault == "commit_then_drop":
+            await self._serve_late(scope, receive, send, extra)
+        elif fault == "commit_then_drop":
             await self.app(scope, receive, _swallow)
             await drop_connection(send)
-            return
-        if fault == "malformed_json":
+        elif fault == "malformed_json":
             await self.app(scope, receive, _truncating(send, extra))
-            return
-        await self.app(scope, receive, _with_headers(send, extra))
+        else:
+            await self.app(scope, receive, _with_headers(send, extra))
+
+    async def _serve_late(
+        self, scope: Scope, receive: Receive, send: Send, extra: list[tuple[bytes, bytes]]
+    ) -> None:
+        """Like Apollo under load, act on the request now and answer late: a client that times
+        out leaves a committed record behind (the ambiguous-write case)."""
+        runtime = self.runtime
+        answer: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            answer.append(message)
+
+        await self.app(scope, receive, _with_headers(keep, extra))
+        deadline = asyncio.get_running_loop().time() + runtime.injector.faults.slow_seconds
+        # Sleep in short steps so a server shutdown does not wait for the full delay.
+        while asyncio.get_running_loop().time() < deadline:
+            if runtime.stopping.is_set():
+                await drop_connection(send)
+                return
+            await asyncio.sleep(min(0.05, max(0.0, deadline - asyncio.get_running_loop().time())))
+        for message in answer:
+            await send(message)
+
+
+async def _answered_by_fault(send: Send, fault: str | None, status: int, path: str) -> bool:
+    """Answer for a fault that refuses the request before any work; ``False`` when none did."""
+    if fault == "error_5xx":
+        await _send_simple(
+            send, status, f"{status} sandbox-injected server error".encode(), "text/plain; charset=utf-8"
+        )
+        return True
+    if fault == "burst_429":
+        await _send_json(
+            send,
+            429,
+            {"message": f"Too many requests to api/v1{path} (sandbox-injected burst). Retry shortly."},
+            {"retry-after": retry_after_header(1.0)},
+        )
+        return True
+    if fault == "drop_connection":
+        await drop_connection(send)
+        return True
+    return False
+
+
+async def _send_rate_limited(send: Send, verdict: Verdict, path: str) -> None:
+    """Apollo's 429 for a closed window, with its rate-limit headers and ``Retry-After``."""
+    retry_after = verdict.retry_after or 0.0
+    await _send_json(
+        send,
+        429,
+        {
+            "message": f"The maximum number of api calls allowed for api/v1{path} is "
+            f"{verdict.limit} times per {verdict.window}. Please upgrade your plan from "
+            "https://app.apollo.io/#/settings/plans/upgrade."
+        },
+        {**verdict.headers, "retry-after": retry_after_header(retry_after)},
+    )
 
 
 async def _swallow(message: Message) -> None:

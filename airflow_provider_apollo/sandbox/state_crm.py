@@ -149,24 +149,42 @@ class CrmRecordsState(StateCore):
         contact["name"] = " ".join(p for p in (contact["first_name"], contact["last_name"]) if p) or None
         if contact["email"] is not None:
             contact["email"] = str(contact["email"]).strip() or None
+        self._index_email(contact, old_email)
+        if "email" in fields or contact["email_status"] is None:
+            self._match_person(contact)
+        self._match_organization(contact, fields)
+        if fields.get("label_names"):
+            new_ids = self.labels_named(as_list(fields["label_names"]), "contacts")
+            contact["label_ids"] = list(dict.fromkeys([*contact["label_ids"], *new_ids]))
+        if "label_ids" in fields:
+            contact["label_ids"] = list(as_list(fields["label_ids"]))
+        _apply_phone_fields(contact, fields)
+
+    def _index_email(self, contact: Record, old_email: str | None) -> None:
+        """Keep the email index (what ``run_dedupe`` looks up) in step with the contact."""
         if contact["id"] in self.contacts and contact["email"] != old_email:
             self.emails.remove(contact["id"], old_email)
             self.emails.add(contact["id"], contact["email"])
         elif contact["id"] not in self.contacts:
             self.emails.add(contact["id"], contact["email"])
-        if "email" in fields or contact["email_status"] is None:
-            person = self.world.people_by_email.get((contact["email"] or "").lower())
-            # Apollo verifies emails it knows; an address it has never seen stays unverified.
-            if contact["email"] is None:
-                contact["email_status"] = None
-            else:
-                contact["email_status"] = (person or {}).get("email_status") or "unverified"
-            if person is None and contact["linkedin_url"]:
-                person = self.world.people_by_linkedin.get(normalise_linkedin(contact["linkedin_url"]))
-            if person is not None:
-                contact["person_id"] = person["id"]
-                for key in ("city", "state", "country"):
-                    contact[key] = contact[key] or person[key]
+
+    def _match_person(self, contact: Record) -> None:
+        """Verify the email as Apollo does and link the contact to the world's person it names."""
+        person = self.world.people_by_email.get((contact["email"] or "").lower())
+        # Apollo verifies emails it knows; an address it has never seen stays unverified.
+        if contact["email"] is None:
+            contact["email_status"] = None
+        else:
+            contact["email_status"] = (person or {}).get("email_status") or "unverified"
+        if person is None and contact["linkedin_url"]:
+            person = self.world.people_by_linkedin.get(normalise_linkedin(contact["linkedin_url"]))
+        if person is not None:
+            contact["person_id"] = person["id"]
+            for key in ("city", "state", "country"):
+                contact[key] = contact[key] or person[key]
+
+    def _match_organization(self, contact: Record, fields: dict[str, Any]) -> None:
+        """Link the contact to an organization by email domain, website or name, in that order."""
         org = None
         if contact["email"] and "@" in contact["email"]:
             org = find_organization_by_domain(self.world, contact["email"].rsplit("@", 1)[1])
@@ -177,25 +195,6 @@ class CrmRecordsState(StateCore):
         if org is not None:
             contact["organization_id"] = org["id"]
             contact["organization_name"] = contact["organization_name"] or org["name"]
-        if fields.get("label_names"):
-            new_ids = self.labels_named(as_list(fields["label_names"]), "contacts")
-            contact["label_ids"] = list(dict.fromkeys([*contact["label_ids"], *new_ids]))
-        if "label_ids" in fields:
-            contact["label_ids"] = list(as_list(fields["label_ids"]))
-        for key, kind in _PHONE_FIELDS.items():
-            if fields.get(key):
-                number = str(fields[key])
-                contact["phone_numbers"] = [p for p in contact["phone_numbers"] if p["type"] != kind]
-                contact["phone_numbers"].append(
-                    {
-                        "raw_number": number,
-                        "sanitized_number": "".join(ch for ch in number if ch.isdigit() or ch == "+"),
-                        "type": kind,
-                        "position": len(contact["phone_numbers"]),
-                        "status": "no_status",
-                    }
-                )
-                contact["sanitized_phone"] = contact["phone_numbers"][0]["sanitized_number"]
 
     def update_contact(self, contact_id: str, fields: dict[str, Any]) -> Record:
         """Change fields of a contact (``PATCH /contacts/{id}``).
@@ -368,3 +367,21 @@ class CrmRecordsState(StateCore):
             and (not labels or labels.intersection(account["label_ids"]))
             and (not owners or account["owner_id"] in owners)
         ]
+
+
+def _apply_phone_fields(contact: Record, fields: dict[str, Any]) -> None:
+    """Each phone field given replaces the contact's number of that type."""
+    for key, kind in _PHONE_FIELDS.items():
+        if fields.get(key):
+            number = str(fields[key])
+            contact["phone_numbers"] = [p for p in contact["phone_numbers"] if p["type"] != kind]
+            contact["phone_numbers"].append(
+                {
+                    "raw_number": number,
+                    "sanitized_number": "".join(ch for ch in number if ch.isdigit() or ch == "+"),
+                    "type": kind,
+                    "position": len(contact["phone_numbers"]),
+                    "status": "no_status",
+                }
+            )
+            contact["sanitized_phone"] = contact["phone_numbers"][0]["sanitized_number"]

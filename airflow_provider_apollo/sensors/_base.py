@@ -81,11 +81,11 @@ class ApolloBaseSensor(FailFastTemplatingMixin, BaseSensorOperator):
                 calls=self.hook.requests_sent - calls_before,
             )
         self.log.info(
-            "%s; %g credits spent by this poke, %g by this try (%d API calls).",
+            "%s; %s spent by this poke, %g by this try (%s).",
             summary,
-            spent,
+            _amount(spent, "credit"),
             self.hook.credits_spent,
-            self.hook.requests_sent,
+            _amount(self.hook.requests_sent, "API call"),
         )
         return outcome
 
@@ -119,9 +119,14 @@ class ApolloBaseSensor(FailFastTemplatingMixin, BaseSensorOperator):
         result = result_from_event(event, task_id=self.task_id)
         assert event is not None  # result_from_event raised otherwise
         self.log.info(
-            "The trigger found it after %s poll(s); %g credits spent while deferred (%s API calls).",
-            event.get("polls"),
-            float(event.get("credits_spent") or 0),
-            event.get("requests_sent"),
+            "The trigger found it after %s; %s spent while deferred (%s).",
+            _amount(int(event.get("polls") or 0), "poll"),
+            _amount(float(event.get("credits_spent") or 0), "credit"),
+            _amount(int(event.get("requests_sent") or 0), "API call"),
         )
         return result
+
+
+def _amount(count: float, noun: str) -> str:
+    """``"1 API call"``, ``"2.5 credits"``, ``"0 credits"``."""
+    return f"{count:g} {noun}{'' if count == 1 else 's'}"

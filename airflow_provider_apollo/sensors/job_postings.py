@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import PokeReturnValue
@@ -153,7 +153,7 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
     # -------------------------------------------------------------- domain resolution
     def _resolve(self, context: Context) -> list[Organization]:
         if self.organization_ids is not None:
-            return [Organization(id=i) for i in string_list("organization_ids", self.organization_ids)]
+            return [Organization(id=i) for i in organization_ids(self.organization_ids)]
         domains = self._watched_domains()
         if self._organizations is not None and self._resolved_domains == domains:
             return self._organizations
@@ -229,6 +229,12 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
     def check(self, context: Context) -> tuple[PokeReturnValue, str]:
         """Page the postings of every organization once and keep the matching ones."""
         criteria = self._posting_criteria(context)
+        if _is_empty_list(self.organization_ids) or _is_empty_list(self.organization_domains):
+            # Empty input means no request, as in the operators: an upstream task found no
+            # organization to watch today, so there is nothing to wait for.
+            return PokeReturnValue(
+                True, []
+            ), "No organization to watch (the list is empty): nothing to wait for"
         if self.organization_domains is not None:
             self._watched_domains()  # validate before the lookup spends anything
         organizations = self._resolve(context)
@@ -258,3 +264,25 @@ class ApolloJobPostingsSensor(ApolloBaseSensor):
             per_page=self.per_page,
             poll_interval=self.poke_interval,
         )
+
+
+def _is_empty_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and not value
+
+
+def organization_ids(value: Any) -> list[str]:
+    """Organization ids from ids, organization records (their ``id``) or account records.
+
+    An account record (from the organization search or the team's accounts) carries its
+    organization under ``organization_id``; its own ``id`` is an account id, which the job
+    postings endpoint does not know. So ``organization_id`` is taken first.
+    """
+    if isinstance(value, Mapping) or (
+        isinstance(value, (list, tuple)) and any(isinstance(item, Mapping) for item in value)
+    ):
+        items = [value] if isinstance(value, Mapping) else list(value)
+        value = [
+            (item.get("organization_id") or item.get("id")) if isinstance(item, Mapping) else item
+            for item in items
+        ]
+    return string_list("organization_ids", value)

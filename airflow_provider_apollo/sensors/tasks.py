@@ -9,6 +9,7 @@ from airflow.providers.common.compat.sdk import PokeReturnValue
 
 from airflow_provider_apollo._api.criteria import TaskCriteria, string_list
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
+from airflow_provider_apollo.operators._validation import as_contact_ids, as_record_ids
 from airflow_provider_apollo.sensors._base import ApolloBaseSensor
 
 if TYPE_CHECKING:
@@ -34,8 +35,11 @@ class ApolloTasksSensor(ApolloBaseSensor):
         [{"id", "contact_id", "account_id", "user_id", "type", "status", "priority",
           "due_at", "completed_at", "note"}]
 
-    :param task_ids: watch these tasks (templated).
-    :param contact_ids: watch the tasks of these contacts (templated).
+    :param task_ids: watch these tasks: ids or task records (their ``id``); an empty list
+        means nothing to wait for (templated).
+    :param contact_ids: watch the tasks of these contacts: ids or contact records (their
+        ``id``), e.g. ApolloCreateContactsOperator's output; an empty list means nothing to
+        wait for (templated).
     :param filters: ``tasks/search`` filters that narrow the search (templated).
     :param target_statuses: statuses that count as reached; default ``("completed",)``.
     :param min_matches: done when at least this many matching tasks reached a target
@@ -110,8 +114,10 @@ class ApolloTasksSensor(ApolloBaseSensor):
                 f"task_type must be a non-empty string; got {self.apollo_task_type!r}."
             )
         return TaskCriteria(
-            task_ids=tuple(string_list("task_ids", self.task_ids)) if self.task_ids is not None else (),
-            contact_ids=tuple(string_list("contact_ids", self.contact_ids))
+            task_ids=tuple(as_record_ids("task_ids", self.task_ids, "task"))
+            if self.task_ids is not None
+            else (),
+            contact_ids=tuple(as_contact_ids("contact_ids", self.contact_ids))
             if self.contact_ids is not None
             else (),
             task_type=self.apollo_task_type.strip() if self.apollo_task_type else None,
@@ -119,15 +125,32 @@ class ApolloTasksSensor(ApolloBaseSensor):
             min_matches=self.min_matches,
         )
 
+    def _watches_nobody(self, criteria: TaskCriteria) -> bool:
+        """Whether ``task_ids`` or ``contact_ids`` was given but rendered to an empty list.
+
+        Empty input means no request, as in the operators: searching without the empty
+        selection would watch every task of the team instead of none.
+        """
+        return (self.task_ids is not None and not criteria.task_ids) or (
+            self.contact_ids is not None and not criteria.contact_ids
+        )
+
     def _search_filters(self, criteria: TaskCriteria) -> dict[str, Any]:
         filters = dict(self.filters or {})
         if criteria.contact_ids and "contact_ids" not in filters:
             filters["contact_ids"] = list(criteria.contact_ids)
+        # The hook checks the type on each record too, so its filter note names it.
+        if criteria.task_type and "task_types" not in filters and "type" not in filters:
+            filters["task_types"] = [criteria.task_type]
         return filters
 
     def check(self, context: Context) -> tuple[PokeReturnValue, str]:
         """Walk the task search once and decide."""
         criteria = self._task_criteria()
+        if self._watches_nobody(criteria):
+            return PokeReturnValue(True, []), (
+                "No task or contact to watch (an upstream task found none today): nothing to wait for"
+            )
         tasks = self.hook.iter_tasks(self._search_filters(criteria), per_page=self.per_page)
         verdict = criteria.evaluate(tasks)
         if verdict.matching == 0:

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow_provider_apollo._api.crm_objects import PAGE_SIZE, CrmObject, reachable
 from airflow_provider_apollo._warehouse.object_storage import JsonLinesWriter
-from airflow_provider_apollo._warehouse.records import Column, Row, TableSpec, to_row
+from airflow_provider_apollo._warehouse.records import Row, to_row
 from airflow_provider_apollo._warehouse.sql import SqlDestination, UpsertCounts
 from airflow_provider_apollo._warehouse.state import ExportState, ExportStateStore
 from airflow_provider_apollo.exceptions import ApolloQuotaExhaustedError
 from airflow_provider_apollo.hooks._resources.crm_export import CrmExportReads, CrmPage
+from airflow_provider_apollo.transfers._export_run import ExportResult, instant, iso, table_spec, utc_now
 from airflow_provider_apollo.transfers._slices import (
     IncompleteReadError,
     ReadPlan,
@@ -42,55 +42,6 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 30.0
 #: Rows written per transaction (with the progress that says they are written).
 FLUSH_ROWS = 1000
-
-
-def table_spec(obj: CrmObject) -> TableSpec:
-    """The destination table of ``obj``."""
-    return TableSpec(obj.table, tuple(Column(n, t, s) for n, t, s in obj.columns))
-
-
-def utc_now() -> str:
-    """Now, ISO-8601 UTC with milliseconds (Apollo's format)."""
-    return iso(datetime.now(timezone.utc))
-
-
-def iso(moment: datetime) -> str:
-    """``moment`` as ``2026-01-02T03:04:05.678Z``."""
-    return (
-        moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
-
-
-def instant(value: Any) -> datetime | None:
-    """A record's timestamp, or ``None`` when it has none that parses."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-@dataclass
-class ExportResult:
-    """What one run did, for XCom and the asset event."""
-
-    object: str
-    mode: str
-    complete: bool
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    records: int = 0
-    pages: int = 0
-    calls: int = 0
-    cursor: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return asdict(self)
 
 
 class CrmExport:
@@ -451,10 +402,3 @@ class CrmExport:
         deleted = self._mark_missing(None)
         self.state_store.complete(self.obj.name, cursor=None, now=utc_now())
         return ExportResult(self.obj.name, "snapshot", True, deleted=deleted, records=len(records), pages=1)
-
-
-def iter_objects(names: list[str] | None) -> Iterator[str]:
-    """``names``, or every exportable object."""
-    from airflow_provider_apollo._api.crm_objects import CRM_OBJECTS
-
-    yield from names or list(CRM_OBJECTS)

@@ -35,10 +35,10 @@ from typing import Any
 
 import pytest
 
+from tests._support import EXAMPLE_DAGS_FOLDER
+
 pytestmark = pytest.mark.deployment
 
-ROOT = Path(__file__).resolve().parents[2]
-DAGS_FOLDER = ROOT / "example_dags"
 AIRFLOW = Path(sys.executable).with_name("airflow")
 PROSPECTING = "example_apollo_prospecting"
 HIRING = "example_apollo_hiring_signals"
@@ -116,7 +116,7 @@ def _environment(home: Path, api_port: int) -> dict[str, str]:
     env.update(
         {
             "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",

@@ -1,65 +1,29 @@
 """End-to-end fixtures: the example DAGs run with ``dag.test()`` against the Apollo sandbox.
 
-The metadata DB is the test session's SQLite (tests/conftest.py), migrated once here. Each
-test module gets its own sandbox, so the state a module asserts is the state its own DAG
-runs left behind.
+The metadata DB (the test session's SQLite, migrated once) and the sandbox are the suite's
+shared fixtures (tests/conftest.py). Each test module gets its own sandbox, so the state a
+module asserts is the state its own DAG runs left behind.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow.sdk import BaseSensorOperator
 
+from tests._support import EXAMPLE_DAGS_FOLDER
+
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
     from airflow.sdk import DAG
 
-    from airflow_provider_apollo.sandbox import ApolloSandbox
 
-EXAMPLE_DAGS_FOLDER = Path(__file__).resolve().parents[2] / "example_dags"
-SANDBOX_SEED = 42
 SENSOR_POKE_SECONDS = 1.0
 SENSOR_TIMEOUT_SECONDS = 60.0
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> Iterator[None]:
-    """A migrated metadata DB whose DAGs folder is ``example_dags/``.
-
-    ``dag.test()`` only runs a DAG it finds serialized from the DAGs folder's bundle, so the
-    folder must be the example DAGs'. ``airflow.settings`` copies ``[core] dags_folder`` when
-    it is first imported (possibly before this fixture, by another test module), so both the
-    setting and that copy are patched.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(EXAMPLE_DAGS_FOLDER))
-        from airflow import settings
-        from airflow.utils.db import initdb
-
-        patch.setattr(settings, "DAGS_FOLDER", str(EXAMPLE_DAGS_FOLDER))
-        initdb()
-        yield
-
-
-@pytest.fixture(scope="module")
-def sandbox(airflow_db: None) -> Iterator[ApolloSandbox]:
-    """A sandbox (the example DAGs' seed-42 world) for the whole module, as ``apollo_default``."""
-    from airflow_provider_apollo.sandbox import ApolloSandbox
-
-    sandbox = ApolloSandbox(seed=SANDBOX_SEED)
-    sandbox.start()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW_CONN_APOLLO_DEFAULT", sandbox.connection_json)
-        try:
-            yield sandbox
-        finally:
-            sandbox.stop()
 
 
 class ExampleDags:

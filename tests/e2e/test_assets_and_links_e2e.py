@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests._support import EXAMPLE_DAGS_FOLDER
+
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
 
-EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "example_dags" / "example_apollo_assets.py"
+EXAMPLE_FILE = EXAMPLE_DAGS_FOLDER / "example_apollo_assets.py"
 PRODUCER_ID = "example_apollo_assets_producer"
 CONSUMER_ID = "example_apollo_assets_consumer"
 

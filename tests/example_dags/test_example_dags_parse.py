@@ -6,18 +6,18 @@ import socket
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+
+from tests._support import EXAMPLE_DAGS_FOLDER
 
 try:  # Airflow 3.2+
     from airflow.dag_processing.dagbag import DagBag
 except ImportError:  # Airflow 3.1
     from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
 
-EXAMPLE_DAGS_FOLDER = Path(__file__).resolve().parents[2] / "example_dags"
 #: Each example DAG and the file (under example_dags/, without ``.py``) that defines it.
 EXAMPLE_DAG_FILES = {
     "example_apollo_prospecting": "example_apollo_prospecting",
@@ -174,10 +174,8 @@ def test_hiring_signals_defaults_find_hiring_accounts_in_the_sandbox_world(dagba
     assert decision_makers, "the hiring accounts have no decision maker to call"
 
 
-def test_prospecting_defaults_find_more_people_than_one_run_takes(dagbag: DagBag) -> None:
+def test_prospecting_defaults_find_more_people_than_one_run_takes(dagbag: DagBag, sandbox: Any) -> None:
     """The default search matches people in the seed-42 world (checked through the sandbox's search)."""
-    from airflow_provider_apollo.sandbox import ApolloSandbox
-
     params = dagbag.dags["example_apollo_prospecting"].params
     filters = {
         key: params[key]
@@ -188,13 +186,12 @@ def test_prospecting_defaults_find_more_people_than_one_run_takes(dagbag: DagBag
             "organization_num_employees_ranges",
         )
     }
-    with ApolloSandbox(seed=42) as sandbox:
-        answer = requests.post(
-            f"{sandbox.base_url}/api/v1/mixed_people/api_search",
-            json={**filters, "per_page": 1},
-            headers={"X-Api-Key": sandbox.api_key},
-            timeout=10,
-        ).json()
+    answer = requests.post(
+        f"{sandbox.base_url}/api/v1/mixed_people/api_search",
+        json={**filters, "per_page": 1},
+        headers={"X-Api-Key": sandbox.api_key},
+        timeout=10,
+    ).json()
     assert answer["total_entries"] >= params["max_people"]
 
 

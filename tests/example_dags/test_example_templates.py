@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import jinja2.meta
 import pytest
 
-EXAMPLE_DAGS_FOLDER = Path(__file__).resolve().parents[2] / "example_dags"
+from tests._support import EXAMPLE_DAGS_FOLDER
+
 #: Context variables a run without a logical date does not have.
 LOGICAL_DATE_VARIABLES = {
     "logical_date",

@@ -1,8 +1,7 @@
-"""Fixtures for ApolloHook tests: a connection from the environment, a fake clock, requests-mock."""
+"""Fixtures for ApolloHook tests: a canary-key connection, a fake clock, requests-mock."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 
@@ -10,32 +9,10 @@ import pytest
 import requests_mock as requests_mock_module
 
 from airflow_provider_apollo.hooks.apollo import ApolloHook
+from tests._support import BASE, CANARY_KEY, FakeClock, set_connection
 
-CANARY_KEY = "canary-KEY-5e1f0c7a9b3d"
-BASE = "https://api.apollo.io/api/v1"
-
-
-class FakeClock:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def set_connection(
-    monkeypatch: pytest.MonkeyPatch, conn_id: str = "apollo_default", **fields: object
-) -> None:
-    """Define an Airflow connection through ``AIRFLOW_CONN_<ID>`` as JSON."""
-    value = {"conn_type": "apollo", "password": CANARY_KEY, **fields}
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(value))
+# Re-exported: test modules written before tests/_support.py import these from here.
+__all__ = ["BASE", "CANARY_KEY", "FakeClock", "set_connection"]
 
 
 @pytest.fixture

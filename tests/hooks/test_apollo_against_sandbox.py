@@ -1,6 +1,6 @@
 """The real ApolloHook against the real sandbox, over real loopback sockets: every public method.
 
-Unit tests (``test_apollo_endpoints.py``) prove what the hook *sends*; these prove that what it
+Unit tests (``_resources/test_endpoint_methods.py``) prove what the hook *sends*; these prove that what it
 sends is what the sandbox (Apollo's stand-in) *understands*, and that what the sandbox answers is
 what the hook *reads*: path, method, request fields and response shape, end to end. Each test
 asserts what a user notices: the records returned, and the sandbox's own records, counters and
@@ -16,7 +16,7 @@ import ast
 import inspect
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,8 @@ from airflow_provider_apollo.exceptions import (
 )
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.sandbox import ApolloSandbox
+from tests._support import CANARY_KEY
 
-API_KEY = "integration-key-4d7e1b9c"
 CONN_ENV = "AIRFLOW_CONN_APOLLO_DEFAULT"
 API = "/api/v1"
 DUE_AT = "2026-03-02T09:00:00Z"
@@ -40,7 +40,8 @@ DUE_AT = "2026-03-02T09:00:00Z"
 # Apollo delivers only to public HTTPS webhooks (the hook refuses others); the sandbox posts nothing.
 WEBHOOK_URL = "https://hooks.example.com/apollo-phones"
 
-# Public members that send nothing: the connection form's UI helpers (tests/test_connection.py).
+# Public members that send nothing: the connection form's UI helpers
+# (tests/hooks/_transport/test_connection.py).
 NOT_SENDING_REQUESTS = {
     "get_connection_form_widgets": "builds connection-form fields; no request",
     "get_ui_field_behaviour": "describes the connection form; no request",
@@ -49,11 +50,9 @@ NOT_SENDING_REQUESTS = {
 
 # ------------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[ApolloSandbox]:
-    """One sandbox for the module, with ``apollo_default`` pointing at it (restored afterwards)."""
-    with ApolloSandbox(api_key=API_KEY, seed=42, people=600) as sb, pytest.MonkeyPatch.context() as mp:
-        mp.setenv(CONN_ENV, sb.env[CONN_ENV])
-        yield sb
+def sandbox_options() -> dict[str, Any]:
+    """The module's ``sandbox`` (tests/conftest.py): the seed-42 world, 600 people."""
+    return {"people": 600}
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +174,7 @@ def test_get_conn_is_the_authenticated_session_the_hook_sends_with(
     session = hook.get_conn()
 
     assert session is hook.session
-    assert session.headers["X-Api-Key"] == API_KEY == hook.config.api_key
+    assert session.headers["X-Api-Key"] == CANARY_KEY == hook.config.api_key
     assert session.get(f"{hook.base_url}/auth/health", timeout=10).json() == {"is_logged_in": True}
     assert sb.stats()["unauthorized"] == 0
 
@@ -196,7 +195,7 @@ def test_request_reaches_any_endpoint_and_the_counters_agree_with_the_sandbox(
 
 def test_request_refuses_an_api_key_in_the_body_before_sending(sb: ApolloSandbox, hook: ApolloHook) -> None:
     with pytest.raises(ApolloConfigurationError, match="api_key"):
-        hook.request("POST", "contacts/search", json={"api_key": API_KEY})
+        hook.request("POST", "contacts/search", json={"api_key": CANARY_KEY})
 
     stats = sb.stats()
     assert stats["requests"]["total"] == 0 and stats["api_key_in_request"] == 0
@@ -781,6 +780,30 @@ def _hook_attributes_used_here() -> set[str]:
         and isinstance(node.value, ast.Name)
         and (node.value.id.endswith("hook") or node.value.id == "ApolloHook")
     }
+
+
+def test_crm_export_reads(sb: ApolloSandbox, hook: ApolloHook) -> None:
+    """The CRM export's reads: a page with its total, later pages in order, a lookup, a delete seen."""
+    from airflow_provider_apollo._api.crm_objects import crm_object
+
+    contacts = crm_object("contacts")
+    by_creation = {"sort_by_field": "contact_created_at", "sort_ascending": True}
+    sb.reset(crm_contacts=250, crm_users=2)
+    try:
+        first = hook.crm_page(contacts, by_creation, 1)
+        assert (first.number, len(first.records), first.total_entries, first.partial) == (1, 100, 250, False)
+        later = list(hook.iter_crm_pages(contacts, by_creation, first=2, last=3))
+        assert [(p.number, len(p.records)) for p in later] == [(2, 100), (3, 50)]
+        assert len({r["id"] for p in (first, *later) for r in p.records}) == 250
+        assert _requests_to(sb, "POST", "contacts/search") == 3
+        stages = hook.crm_list(crm_object("contact_stages"))
+        assert [s["id"] for s in stages] == [s["id"] for s in sb.state.world.contact_stages]
+        kept = first.records[0]["id"]
+        assert (hook.crm_record_or_none(contacts, kept) or {}).get("id") == kept
+        sb.state.delete("contacts", kept)
+        assert hook.crm_record_or_none(contacts, kept) is None  # 422 "This contact has been deleted."
+    finally:
+        sb.reset(crm_contacts=0, crm_users=1)
 
 
 def test_every_public_hook_method_has_an_integration_test() -> None:

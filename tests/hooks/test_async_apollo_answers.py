@@ -6,7 +6,6 @@ for postings or tasks that Apollo did report (or report a broken answer as "noth
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -14,9 +13,9 @@ import pytest
 
 from airflow_provider_apollo.exceptions import ApolloResponseError
 from airflow_provider_apollo.hooks.async_apollo import ApolloAsyncHook
+from tests._support import CANARY_KEY, set_connection
 
 ORG = "5e66b6381e05b4008c8331b8"
-CANARY_KEY = "canary-KEY-async-answers-7d2e"
 
 
 async def _no_wait(seconds: float) -> None:
@@ -24,8 +23,7 @@ async def _no_wait(seconds: float) -> None:
 
 
 def _hook(monkeypatch: pytest.MonkeyPatch, body: Any) -> ApolloAsyncHook:
-    connection = {"conn_type": "apollo", "password": CANARY_KEY, "extra": {"max_retries": 0}}
-    monkeypatch.setenv("AIRFLOW_CONN_APOLLO_DEFAULT", json.dumps(connection))
+    set_connection(monkeypatch, extra={"max_retries": 0})
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
     hook = ApolloAsyncHook()
     hook._transport, hook._sleep = transport, _no_wait

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import requests_mock as requests_mock_module
 
-from airflow_provider_apollo import sandbox
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
 from airflow_provider_apollo.operators.contacts import ApolloCreateContactsOperator, contact_fields
@@ -437,18 +436,14 @@ def test_the_operator_and_the_hook_share_one_list_of_task_types():
 
 
 @pytest.fixture(scope="module")
-def running_sandbox() -> Iterator[Any]:
-    with sandbox.ApolloSandbox(seed=7) as sb:
-        yield sb
+def sandbox_options() -> dict[str, Any]:
+    """The module's ``sandbox`` (tests/conftest.py) is the seed-7 world."""
+    return {"seed": 7}
 
 
 @pytest.fixture
-def sb(running_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    running_sandbox.reset()
-    running_sandbox.configure(faults=sandbox.SandboxFaults())
-    for name, value in running_sandbox.env.items():
-        monkeypatch.setenv(name, value)
-    return running_sandbox
+def sb(clean_sandbox: Any) -> Any:
+    return clean_sandbox
 
 
 def test_rerun_after_reps_completed_the_tasks_creates_none(sb, context):

@@ -366,3 +366,24 @@ def test_organization_output_path(hook, attach, context, tmp_path):
         ApolloEnrichOrganizationsOperator(task_id="o", domains="acme.com", output_path=str(target))
     ).execute(context)
     assert result == {"path": str(target), "count": 1, "matched": 0, "not_found": 1}
+
+
+def test_on_budget_exhausted_is_templated_and_its_error_says_so(hook, attach, context):
+    """A DAG param chooses fail or skip per run; a value that renders wrong names the template."""
+    FakeApolloPeople(hook, known_emails=[])
+    op = attach(
+        ApolloEnrichPeopleOperator(
+            task_id="e", people=_emails(3), max_credits=0, on_budget_exhausted="{{ params.when_spent }}"
+        )
+    )
+    op.render_template_fields({"params": {"when_spent": "skip"}})
+    assert [r["status"] for r in op.execute(context)] == ["skipped_budget"] * 3
+
+    op = attach(
+        ApolloEnrichPeopleOperator(
+            task_id="e", people=_emails(3), max_credits=0, on_budget_exhausted="{{ params.when_spent }}"
+        )
+    )
+    op.render_template_fields({"params": {"when_spent": "Skip it"}})
+    with pytest.raises(ApolloConfigurationError, match=r"got 'Skip it'\. It is templated"):
+        op.execute(context)

@@ -8,6 +8,7 @@ import pytest
 import airflow_provider_apollo.operators as operators
 
 
+@pytest.mark.slow  # a fresh interpreter (or server) starts: over a second
 def test_importing_the_package_does_not_import_the_hook():
     """DAG files import the package at every parse: it must stay light until an operator is used."""
     code = (

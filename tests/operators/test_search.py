@@ -214,3 +214,30 @@ def test_organization_search_output_path(hook, attach, context, tmp_path):
 
     assert result["count"] == 2
     assert target.read_text() == '{"id":"o1"}\n{"id":"o2"}\n'
+
+
+def test_a_search_that_finds_nobody_says_which_filters_were_sent_and_where_the_sandbox_names_are(
+    apollo_sandbox, context, capsys
+):
+    """The README's first try, 'VP Sales' on the sandbox (whose titles read 'VP of Sales')."""
+    from airflow_provider_apollo.hooks.apollo import ApolloHook
+
+    operator = ApolloSearchPeopleOperator(
+        task_id="search", filters={"person_titles": ["VP Sales"], "person_locations": ["United States"]}
+    )
+    operator.hook = ApolloHook()
+    assert operator.execute(context) == []
+    logged = capsys.readouterr().out
+    assert "Found 0 people" in logged
+    assert '"person_titles": ["VP Sales"]' in logged and '"person_locations": ["United States"]' in logged
+    assert "check each value" in logged
+    assert f"GET {apollo_sandbox.base_url}/_sandbox/world" in logged
+
+
+def test_a_search_that_finds_nobody_on_apollo_does_not_mention_the_sandbox(hook, attach, context, capsys):
+    hook.iter_people.return_value = iter([])
+    hook.base_url = "https://api.apollo.io/api/v1"
+    attach(ApolloSearchPeopleOperator(task_id="s", filters={"person_titles": ["CRO"]})).execute(context)
+    logged = capsys.readouterr().out
+    assert '"person_titles": ["CRO"]' in logged
+    assert "_sandbox" not in logged

@@ -139,6 +139,46 @@ def test_unknown_sequence_name_lists_near_names(apollo, attach, context):
     apollo.add_contacts_to_sequence.assert_not_called()
 
 
+def test_an_unknown_name_lists_every_sequence_of_the_team_closest_first(apollo, attach, context):
+    """A typo matches nothing in Apollo's partial search: the error still lists the candidates."""
+    op = attach(
+        ApolloAddToSequenceOperator(
+            task_id="a", sequence_name="Sandbx Outrech", email_account_id="ea1", contact_ids=["c"]
+        )
+    )
+    with pytest.raises(ApolloConfigurationError) as raised:
+        op.execute(context)
+    message = str(raised.value)
+    assert "none" not in message
+    listed = message.split("closest first: ")[1]
+    assert listed.index("'Sandbox Outreach' (id s1)") < listed.index("'Duplicate Name' (id d1)")
+    assert "'Revived' (id new)" in listed
+    apollo.add_contacts_to_sequence.assert_not_called()
+
+
+@pytest.mark.parametrize("contact_ids", [[], ()])
+def test_no_contacts_sends_nothing_not_even_the_name_lookups(apollo, attach, context, contact_ids):
+    """Empty input means no request, as documented: an unknown name is not even looked up."""
+    result = attach(
+        ApolloAddToSequenceOperator(
+            task_id="a",
+            sequence_name="No Such Sequence",
+            email_account="x@y.example",
+            contact_ids=contact_ids,
+        )
+    ).execute(context)
+    assert result == {"sequence_id": None, "added": [], "skipped": {}}
+    assert apollo.method_calls == []
+
+
+def test_no_contacts_to_remove_sends_nothing(hook, attach, context):
+    result = attach(
+        ApolloRemoveFromSequenceOperator(task_id="r", sequence_ids="s1", contact_ids=[], mode="stop")
+    ).execute(context)
+    assert result == {"sequence_ids": ["s1"], "contact_ids": [], "mode": "stop"}
+    assert hook.method_calls == []
+
+
 def test_an_archived_namesake_does_not_make_a_name_ambiguous(apollo, attach, context):
     result = attach(
         ApolloAddToSequenceOperator(
@@ -276,3 +316,26 @@ def test_an_enrolment_dated_now_is_an_addition(hook, attach, context):
         ApolloAddToSequenceOperator(task_id="a", sequence_id="s1", email_account_id="ea1", contact_ids=["c1"])
     ).execute(context)
     assert result == {"sequence_id": "s1", "added": ["c1"], "skipped": {}}
+
+
+def test_a_failed_enrolment_leaves_an_empty_link_not_a_missing_xcom(apollo, attach, context):
+    """The link look-up after the failure finds [] (a greyed-out button), never "XCom not found"."""
+    op = attach(
+        ApolloAddToSequenceOperator(
+            task_id="a", sequence_name="Q3 outbound", email_account_id="ea1", contact_ids=["c"]
+        )
+    )
+    with pytest.raises(ApolloConfigurationError):
+        op.execute(context)
+    pushed = [call.kwargs for call in context["ti"].xcom_push.call_args_list]
+    assert pushed == [{"key": "apollo_sequence_ids", "value": []}]
+
+
+def test_remove_takes_sequence_records_as_the_other_id_arguments_do(hook, attach, context):
+    result = attach(
+        ApolloRemoveFromSequenceOperator(
+            task_id="r", sequence_ids=[{"id": "s1", "name": "Sandbox Outreach"}], contact_ids=[{"id": "c1"}]
+        )
+    ).execute(context)
+    assert result == {"sequence_ids": ["s1"], "contact_ids": ["c1"], "mode": "remove"}
+    hook.remove_contacts_from_sequences.assert_called_once_with(["s1"], ["c1"], mode="remove")

@@ -7,7 +7,6 @@ the connection drops right after Apollo committed a create.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,23 +17,13 @@ from airflow_provider_apollo.operators.enrichment import ApolloEnrichPeopleOpera
 from airflow_provider_apollo.operators.search import ApolloSearchPeopleOperator
 from airflow_provider_apollo.operators.sequences import ApolloAddToSequenceOperator
 from airflow_provider_apollo.operators.tasks import ApolloCreateTasksOperator
-
-sandbox = pytest.importorskip("airflow_provider_apollo.sandbox")
-
-
-@pytest.fixture(scope="module")
-def running_sandbox() -> Iterator[Any]:
-    with sandbox.ApolloSandbox(seed=42) as sb:
-        yield sb
+from airflow_provider_apollo.sandbox import ApolloSandbox, SandboxFaults
 
 
 @pytest.fixture
-def sb(running_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    running_sandbox.reset()
-    running_sandbox.configure(faults=sandbox.SandboxFaults())
-    for name, value in running_sandbox.env.items():
-        monkeypatch.setenv(name, value)
-    return running_sandbox
+def sb(clean_sandbox: ApolloSandbox) -> ApolloSandbox:
+    """The module's sandbox (tests/conftest.py) in its fresh seed-42 world, as ``apollo_default``."""
+    return clean_sandbox
 
 
 def _run(operator: Any, context: dict[str, Any]) -> Any:
@@ -94,7 +83,7 @@ def test_second_prospecting_run_spends_nothing_and_creates_nothing(sb, context):
     assert after_second["sequence_enrolments"]["duplicates"] == 0
 
 
-def test_budget_is_never_exceeded_on_the_server(sb, context):
+def test_budget_is_never_exceeded_on_the_server(sb, context, capsys):
     people = _run(
         ApolloSearchPeopleOperator(task_id="search", filters={"person_titles": ["sales"]}, max_records=40),
         context,
@@ -106,7 +95,13 @@ def test_budget_is_never_exceeded_on_the_server(sb, context):
         context,
     )
     assert sb.stats()["credits"]["total"] <= 7
-    assert any(r["status"] == "skipped_budget" for r in result)
+    left_out = sum(r["status"] == "skipped_budget" for r in result)
+    assert left_out
+    # One readable line: what was spent, then who was left out (no dangling "; 7 credits.").
+    assert (
+        f"Budget of 7 credits reached after spending 7 credits: {left_out} people left out "
+        "(marked skipped_budget)." in capsys.readouterr().out
+    )
 
 
 def _contacts(sb: Any, context: dict[str, Any], count: int) -> list[dict[str, Any]]:
@@ -119,7 +114,7 @@ def _contacts(sb: Any, context: dict[str, Any], count: int) -> list[dict[str, An
 
 def test_task_creation_dropped_after_commit_creates_no_duplicate(sb, context):
     contacts = _contacts(sb, context, 5)
-    sb.configure(faults=sandbox.SandboxFaults(commit_then_drop=1.0, endpoints=["*/tasks/bulk_create"]))
+    sb.configure(faults=SandboxFaults(commit_then_drop=1.0, endpoints=["*/tasks/bulk_create"]))
 
     tasks = _run(
         ApolloCreateTasksOperator(task_id="tasks", contact_ids=contacts, due_at="2026-03-02T09:00:00Z"),
@@ -132,7 +127,7 @@ def test_task_creation_dropped_after_commit_creates_no_duplicate(sb, context):
     assert sorted(t["contact_id"] for t in tasks) == sorted(c["id"] for c in contacts)
 
     # And a retry of the whole task (or a re-run of the DAG) adds nothing.
-    sb.configure(faults=sandbox.SandboxFaults())
+    sb.configure(faults=SandboxFaults())
     again = _run(
         ApolloCreateTasksOperator(task_id="tasks", contact_ids=contacts, due_at="2026-03-02T09:00:00Z"),
         context,
@@ -142,11 +137,11 @@ def test_task_creation_dropped_after_commit_creates_no_duplicate(sb, context):
 
 
 def test_contact_creation_dropped_after_commit_creates_no_duplicate(sb, context):
-    sb.configure(faults=sandbox.SandboxFaults(commit_then_drop=1.0, endpoints=["*/contacts/bulk_create"]))
+    sb.configure(faults=SandboxFaults(commit_then_drop=1.0, endpoints=["*/contacts/bulk_create"]))
     # Every answer is lost after the create landed: the hook looks the contacts up instead of
     # resending, so the task succeeds in the same try.
     first = _contacts(sb, context, 3)
-    sb.configure(faults=sandbox.SandboxFaults())
+    sb.configure(faults=SandboxFaults())
 
     again = _contacts(sb, context, 3)  # a re-run
 

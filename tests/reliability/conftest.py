@@ -7,8 +7,9 @@
 * ``--reliability-report=PATH`` (or ``APOLLO_RELIABILITY_REPORT``) writes every figure the
   tests recorded (runs, faults by kind, requests, records, outcomes) as JSON: the source of
   the tables in ``docs/reliability.md``.
-* The canary API key every test here uses: it must never show up anywhere a user or an
-  attacker could read it.
+
+The canary key, the metadata DB and the module's sandbox (seed-42 world, canary key, as
+``apollo_default``) are the suite's shared fixtures (``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -23,23 +24,20 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests._support import EXAMPLE_DAGS_FOLDER
+
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
     from airflow.sdk import DAG
 
     from airflow_provider_apollo.sandbox import ApolloSandbox
 
-#: Looks like a key, is unique enough to grep for, and is not a real key.
-CANARY_KEY = "CANARY-9f3b-not-a-real-key"
 #: Fault seeds of the storms: CI runs ``SHORT_SEEDS``, ``--long`` runs ``LONG_SEEDS``.
 SHORT_SEEDS = 10
 LONG_SEEDS = 40
 #: Seeds of the one-fault-kind-at-a-time runs.
 SHORT_FOCUSED_SEEDS = 1
 LONG_FOCUSED_SEEDS = 5
-#: The world the example DAGs' default params are written for.
-WORLD_SEED = 42
-EXAMPLE_DAGS_FOLDER = Path(__file__).resolve().parents[2] / "example_dags"
 
 _FIGURES: dict[str, Any] = {}
 
@@ -97,39 +95,6 @@ def record_figures() -> Callable[..., None]:
         _FIGURES.setdefault(section, {})[key] = value
 
     return record
-
-
-@pytest.fixture(scope="session")
-def canary_key() -> str:
-    """The canary API key."""
-    return CANARY_KEY
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> Iterator[None]:
-    """A migrated metadata DB whose DAGs folder is ``example_dags/`` (``dag.test()`` needs it)."""
-    from airflow import settings
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(EXAMPLE_DAGS_FOLDER))
-        # The dags-folder bundle reads settings.DAGS_FOLDER, fixed when airflow was first
-        # imported (possibly while another test module was collected).
-        patch.setattr(settings, "DAGS_FOLDER", str(EXAMPLE_DAGS_FOLDER))
-        from airflow.utils.db import initdb
-
-        initdb()
-        yield
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[ApolloSandbox]:
-    """A sandbox (world seed 42, canary key) for the module, set as ``apollo_default``."""
-    from airflow_provider_apollo.sandbox import ApolloSandbox
-
-    with ApolloSandbox(api_key=CANARY_KEY, seed=WORLD_SEED) as started, pytest.MonkeyPatch.context() as patch:
-        for name, value in started.env.items():
-            patch.setenv(name, value)
-        yield started
 
 
 #: Target accounts of example_apollo_hiring_signals that get a matching posting in every test.

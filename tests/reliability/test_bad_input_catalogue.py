@@ -442,7 +442,8 @@ def test_bad_input_is_refused_by_name_before_any_request(
 def test_an_unknown_sequence_name_fails_after_one_free_lookup_and_enrols_nobody(
     clean_sandbox: ApolloSandbox, record_figures: Callable[..., None]
 ) -> None:
-    """A name can only be checked by asking Apollo: one free search, nothing enrolled or spent."""
+    """A name can only be checked by asking Apollo: free sequence searches only (the name, then the
+    team's sequences for the error to list), nothing enrolled or spent."""
     operator = ApolloAddToSequenceOperator(
         task_id="s", contact_ids=["c-1"], sequence_name="No Such Sequence", email_account_id="ea-1"
     )

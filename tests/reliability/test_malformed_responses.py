@@ -20,6 +20,7 @@ import requests_mock as rm
 
 from airflow_provider_apollo.exceptions import ApolloAmbiguousWriteError, ApolloError, ApolloResponseError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
+from tests._support import set_connection
 
 BASE = "https://api.apollo.io/api/v1"
 PERSON = {"email": "ann@acme.example", "first_name": "Ann", "last_name": "Lee"}
@@ -157,10 +158,9 @@ def _cases() -> list[Any]:
 
 
 @pytest.fixture
-def hook(canary_key: str, monkeypatch: pytest.MonkeyPatch) -> ApolloHook:
+def hook(monkeypatch: pytest.MonkeyPatch) -> ApolloHook:
     """A hook on a mocked Apollo that does not retry (a retry would only repeat the answer)."""
-    connection = {"conn_type": "apollo", "password": canary_key, "extra": {"max_retries": 0}}
-    monkeypatch.setenv("AIRFLOW_CONN_APOLLO_MALFORMED", json.dumps(connection))
+    set_connection(monkeypatch, "apollo_malformed", extra={"max_retries": 0})
     hook = ApolloHook(apollo_conn_id="apollo_malformed")
     hook._sleep = lambda _: None
     return hook
@@ -218,10 +218,9 @@ def test_an_unreadable_answer_to_a_task_create_is_reported_as_ambiguous(
     assert requests_mock.call_count == 1  # never resent
 
 
-def test_a_truncated_page_is_retried_then_reported(canary_key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_truncated_page_is_retried_then_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     """A truncated answer is asked again (a proxy hiccup?), a bounded number of times."""
-    connection = {"conn_type": "apollo", "password": canary_key, "extra": {"max_retries": 2}}
-    monkeypatch.setenv("AIRFLOW_CONN_APOLLO_MALFORMED", json.dumps(connection))
+    set_connection(monkeypatch, "apollo_malformed", extra={"max_retries": 2})
     waits: list[float] = []
     hook = ApolloHook(apollo_conn_id="apollo_malformed")
     hook._sleep = waits.append

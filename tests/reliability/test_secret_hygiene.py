@@ -23,6 +23,7 @@ import pytest
 from airflow_provider_apollo.exceptions import ApolloError
 from airflow_provider_apollo.operators.search import ApolloSearchPeopleOperator
 from airflow_provider_apollo.sandbox import ApolloSandbox, SandboxFaults
+from tests._support import running_sandbox
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -75,9 +76,8 @@ def sandbox(recorder: RequestRecorder, canary_key: str) -> Iterator[ApolloSandbo
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sandbox_app, "build_app", recording_app)
-        with ApolloSandbox(api_key=canary_key, seed=42) as started:
-            for name, value in started.env.items():
-                patch.setenv(name, value)
+        with running_sandbox(patch=patch) as started:
+            assert started.api_key == canary_key
             yield started
 
 

@@ -1,22 +1,20 @@
-"""One sandbox server for the module's tests, reset before each test; plain ``requests`` as client."""
+"""The module's sandbox (tests/conftest.py), reset before each test; plain ``requests`` as client."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from airflow_provider_apollo.sandbox import ApolloSandbox, SandboxFaults, SandboxLimits
-
-API_KEY = "test-key"
+from airflow_provider_apollo.sandbox import ApolloSandbox
+from tests._support import CANARY_KEY
 
 
 class Api:
     """A thin ``requests`` client for the sandbox: ``api.post("/contacts", json=...)``."""
 
-    def __init__(self, sandbox: ApolloSandbox, key: str = API_KEY) -> None:
+    def __init__(self, sandbox: ApolloSandbox, key: str = CANARY_KEY) -> None:
         self.sandbox = sandbox
         self.session = requests.Session()
         self.session.headers["X-Api-Key"] = key
@@ -48,18 +46,15 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ApolloSandbox]:
-    with ApolloSandbox(api_key=API_KEY, seed=7, people=300) as sandbox:
-        yield sandbox
+def sandbox_options() -> dict[str, Any]:
+    """A small seed-7 world: the sandbox's own tests need no more."""
+    return {"seed": 7, "people": 300}
 
 
 @pytest.fixture
-def sb(server: ApolloSandbox) -> Iterator[ApolloSandbox]:
+def sb(clean_sandbox: ApolloSandbox) -> ApolloSandbox:
     """The module's sandbox, fresh: no records, zeroed counters, default limits, no faults."""
-    server.configure(limits=SandboxLimits(), faults=SandboxFaults())
-    server.reset()
-    yield server
-    server.configure(limits=SandboxLimits(), faults=SandboxFaults())
+    return clean_sandbox
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import requests
 
 from airflow_provider_apollo.sandbox import ApolloSandbox
 from airflow_provider_apollo.sandbox.catalogue import ENDPOINTS
+from tests._support import CANARY_KEY
 
 
 def test_health_answers_logged_in_with_the_right_key(api):
@@ -28,9 +29,9 @@ def test_wrong_or_missing_key_gets_apollo_plain_text_401_and_is_counted(sb, api)
 
 
 def test_api_key_in_query_or_body_is_ignored_for_auth_and_counted(sb, api):
-    in_query = requests.get(api.url("/auth/health"), params={"api_key": "test-key"}, timeout=5)
-    in_body = requests.post(api.url("/contacts"), json={"api_key": "test-key", "first_name": "A"}, timeout=5)
-    with_header_too = api.post("/contacts", json={"api_key": "test-key", "first_name": "A"})
+    in_query = requests.get(api.url("/auth/health"), params={"api_key": CANARY_KEY}, timeout=5)
+    in_body = requests.post(api.url("/contacts"), json={"api_key": CANARY_KEY, "first_name": "A"}, timeout=5)
+    with_header_too = api.post("/contacts", json={"api_key": CANARY_KEY, "first_name": "A"})
 
     assert in_query.status_code == in_body.status_code == 401
     assert with_header_too.status_code == 200
@@ -39,7 +40,9 @@ def test_api_key_in_query_or_body_is_ignored_for_auth_and_counted(sb, api):
 
 
 def test_api_key_sent_as_bearer_is_refused(api):
-    response = requests.get(api.url("/auth/health"), headers={"Authorization": "Bearer test-key"}, timeout=5)
+    response = requests.get(
+        api.url("/auth/health"), headers={"Authorization": f"Bearer {CANARY_KEY}"}, timeout=5
+    )
 
     assert response.status_code == 401
 

@@ -69,6 +69,7 @@ def test_bad_flags_are_reported_by_name():
         limits_from_args(args)
 
 
+@pytest.mark.slow  # a fresh interpreter (or server) starts: over a second
 def test_python_m_serves_health_and_refuses_a_wrong_key():
     process = subprocess.Popen(
         [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from airflow_provider_apollo.sandbox import ApolloSandbox
+from tests._support import CANARY_KEY
 
 STATS_KEYS = {
     "requests",
@@ -107,12 +108,16 @@ def test_world_summary(sb, api):
     assert len(world["email_accounts"]) == 2
     assert world["sample_domains"][0] == sb.state.world.organizations[0]["primary_domain"]
     assert all(sb.state.world.job_postings[o["id"]] for o in world["sample_organizations_hiring"])
+    # The titles a people search can match, the most common first.
+    titles = [p["title"] for p in sb.state.world.people]
+    assert world["titles"][0] == max(set(titles), key=titles.count)
+    assert set(world["titles"]) <= set(titles) and len(world["titles"]) == len(set(world["titles"]))
 
 
 def test_connection_helpers(sb):
     connection = json.loads(sb.connection_json)
 
-    assert connection == {"conn_type": "apollo", "host": sb.base_url, "password": "test-key"}
+    assert connection == {"conn_type": "apollo", "host": sb.base_url, "password": CANARY_KEY}
     assert sb.base_url.startswith("http://127.0.0.1:") and not sb.base_url.endswith("/api/v1")
     assert sb.env == {"AIRFLOW_CONN_APOLLO_DEFAULT": sb.connection_json}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,16 +15,17 @@ from airflow_provider_apollo.sandbox.cli import build_parser
 from airflow_provider_apollo.sandbox.crm_seed import CrmSizes
 from airflow_provider_apollo.sandbox.state import SandboxState
 from airflow_provider_apollo.sandbox.world import generate_world
-from tests.sandbox.conftest import API_KEY, Api
+from tests._support import CANARY_KEY
+from tests.sandbox.conftest import Api
 
 SIZES = {"crm_contacts": 600, "crm_accounts": 80, "crm_deals": 20, "crm_tasks": 60, "crm_users": 3}
 NOON = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ApolloSandbox]:
-    with ApolloSandbox(api_key=API_KEY, seed=7, people=300, reference_time=NOON, **SIZES) as sandbox:
-        yield sandbox
+def sandbox_options() -> dict[str, Any]:
+    """This module's world: a seeded CRM (the suite's default sandbox has none)."""
+    return dict(seed=7, people=300, reference_time=NOON, **SIZES)
 
 
 def _state(seed: int, **sizes: int) -> SandboxState:
@@ -97,7 +97,7 @@ def test_the_default_sandbox_has_an_empty_crm_and_one_user():
 def test_sixty_thousand_contacts_seed_quickly_and_the_cap_hides_records_past_50000():
     started = time.perf_counter()
     sandbox = ApolloSandbox(
-        api_key=API_KEY, people=100, reference_time=NOON, crm_contacts=60_000, crm_accounts=500
+        api_key=CANARY_KEY, people=100, reference_time=NOON, crm_contacts=60_000, crm_accounts=500
     )
     seconds = time.perf_counter() - started
     # Not a benchmark: a bound loose enough for a loaded 2-core CI machine that still catches a

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
-from airflow_provider_apollo.sandbox import ApolloSandbox
-from tests.sandbox.conftest import API_KEY, Api
+from tests.sandbox.conftest import Api
 
 SIZES = {"crm_contacts": 300, "crm_accounts": 30, "crm_users": 3}
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ApolloSandbox]:
+def sandbox_options() -> dict[str, Any]:
+    """This module's world: a seeded CRM (the suite's default sandbox has none)."""
     noon = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
-    with ApolloSandbox(api_key=API_KEY, seed=9, people=200, reference_time=noon, **SIZES) as sandbox:
-        yield sandbox
+    return dict(seed=9, people=200, reference_time=noon, **SIZES)
 
 
 def _fields(api: Api) -> dict[str, str]:

@@ -50,6 +50,7 @@ def test_the_app_serves_exactly_the_gateways_table(sb):
     assert served == expected, "an Apollo route the gateway does not know (or a stale table entry)"
 
 
+@pytest.mark.slow  # one request per route of the app: over a second
 def test_every_api_route_the_app_serves_answers_a_wrong_key_401(sb):
     routes = [(m, p) for m, p in served_routes(sb) if not p.startswith("/_sandbox")]
     assert len(routes) == 2 * len(ENDPOINTS)  # both prefixes; an empty walk cannot pass

@@ -107,6 +107,7 @@ def test_legacy_header_spelling(sb, api):
     assert "x-rate-limit-24-hour" not in headers
 
 
+@pytest.mark.slow  # a fresh interpreter (or server) starts: over a second
 def test_over_limit_answers_429_with_apollo_message_and_retry_after_then_recovers(sb, api):
     sb.configure(limits=SandboxLimits(enrichment=WindowLimits(2, None, None), minute_seconds=1.0))
     sb.reset()  # restart the windows so the 1-second window is fresh

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from airflow_provider_apollo.sandbox.world import SENIORITIES, generate_world
 
 NOW = datetime(2026, 1, 15, tzinfo=timezone.utc)
@@ -31,6 +33,7 @@ def test_sizes_and_ids_look_like_apollo():
     assert all(o["primary_domain"].endswith(".example.com") for o in world.organizations)
 
 
+@pytest.mark.slow  # generates a large world: over a second
 def test_people_cover_seniorities_missing_emails_and_unverified_emails():
     world = generate_world(seed=3, people=2000, reference_time=NOW)
 

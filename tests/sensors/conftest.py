@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-CANARY_KEY = "canary-KEY-sensors-77f3a1"
+from tests._support import set_connection
 
 
 class FakeApolloHook:
@@ -108,10 +108,7 @@ def task(task_id: str, status: str, *, contact_id: str = "c1", type: str = "call
 @pytest.fixture
 def apollo_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     """``apollo_default`` pointing at the real API host (requests are mocked) with a canary key."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_APOLLO_DEFAULT",
-        json.dumps({"conn_type": "apollo", "password": CANARY_KEY, "extra": {"max_retries": 0}}),
-    )
+    set_connection(monkeypatch, extra={"max_retries": 0})
 
 
 @pytest.fixture

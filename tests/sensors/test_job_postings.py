@@ -16,6 +16,7 @@ from airflow.sdk.execution_time import macros
 from airflow_provider_apollo.exceptions import ApolloAuthenticationError, ApolloConfigurationError
 from airflow_provider_apollo.sensors.job_postings import ApolloJobPostingsSensor
 from airflow_provider_apollo.triggers.job_postings import ApolloJobPostingsTrigger
+from tests._support import CANARY_KEY
 
 INTERVAL_START = pendulum.datetime(2026, 3, 1, tz="UTC")
 ORG_A, ORG_B = "5e66b6381e05b4008c8331b8", "5f5e1d2c3b4a596877665544"
@@ -72,7 +73,6 @@ class TestValidation:
         ("kwargs", "fragment"),
         [
             ({"posted_after": "last tuesday"}, "posted_after='last tuesday' is not an ISO 8601"),
-            ({"organization_domains": []}, "organization_domains is empty"),
             ({"organization_domains": ["acme.com", 7]}, r"organization_domains\[1\]"),
             ({"organization_ids": "['a', 'b']"}, "render_template_as_native_obj"),
             ({"title_keywords": ["sales", None]}, r"title_keywords\[1\]"),
@@ -84,6 +84,23 @@ class TestValidation:
         with pytest.raises(ApolloConfigurationError, match=fragment):
             sensor(hook, **kwargs).poke(context())
         assert hook.calls == []
+
+    @pytest.mark.parametrize("kwargs", [{"organization_domains": []}, {"organization_ids": []}])
+    def test_an_empty_watch_list_is_done_at_once_without_a_request(
+        self, hook: Any, kwargs: dict[str, Any]
+    ) -> None:
+        """An upstream task found no organization today: nothing to wait for, nothing spent."""
+        result = sensor(hook, **kwargs).poke(context())
+        assert result.is_done and result.xcom_value == []
+        assert hook.calls == []
+
+    def test_organization_and_account_records_give_their_organization_ids(self) -> None:
+        from airflow_provider_apollo.sensors.job_postings import organization_ids
+
+        records = [{"id": "org1", "name": "Acme"}, {"id": "acct9", "organization_id": "org2"}, "org3", "org1"]
+        assert organization_ids(records) == ["org1", "org2", "org3"]
+        with pytest.raises(ApolloConfigurationError, match=r"organization_ids\[0\]"):
+            organization_ids([{"name": "no id"}])
 
     def test_no_posted_after_and_no_data_interval_says_what_to_pass(self, hook: Any) -> None:
         with pytest.raises(ApolloConfigurationError, match=r"no data interval.*Pass posted_after"):
@@ -274,5 +291,5 @@ class TestAgainstTheApi:
         ]
         (request,) = api.request_history
         assert request.qs == {"page": ["1"], "per_page": ["100"]}
-        assert request.headers["X-Api-Key"] == "canary-KEY-sensors-77f3a1"
+        assert request.headers["X-Api-Key"] == CANARY_KEY
         assert "canary" not in request.url

@@ -47,8 +47,12 @@ class TestValidation:
     @pytest.mark.parametrize(
         ("kwargs", "fragment"),
         [
-            ({"contact_ids": []}, "contact_ids is empty"),
             ({"task_ids": ["t1", ""]}, r"task_ids\[1\]"),
+            (
+                {"contact_ids": [{"status": "matched", "input": {}, "person": {"id": "p1"}}]},
+                "enrichment result",
+            ),
+            ({"contact_ids": "['c1', 'c2']"}, "render_template_as_native_obj"),
             ({"filters": ["type", "call"]}, "filters must be a mapping"),
             ({"task_type": "  "}, "task_type must be a non-empty string"),
         ],
@@ -85,8 +89,38 @@ class TestPoke:
             ("t2", "c2", "completed"),
         ]
         assert all("contact" not in t for t in result.xcom_value)
-        # contact_ids narrow the search itself, too.
+        # contact_ids narrow the search itself, too; the type goes in so the hook's note names it.
+        assert hook.calls == [("iter_tasks", {"contact_ids": ["c1", "c2"], "task_types": ["call"]})]
+
+    def test_contact_records_are_taken_as_the_operators_take_them(
+        self, fake_hook_class: Any, make_task: Any
+    ) -> None:
+        """``contact_ids=contacts.output`` (ApolloCreateContactsOperator's records) works, as documented."""
+        hook = fake_hook_class(tasks=[make_task("t1", "completed", contact_id="c1")])
+        records = [{"id": "c1", "email": "a@x.example"}, {"id": "c2", "email": "b@x.example"}, "c1"]
+        result = sensor(hook, contact_ids=records, task_ids=[{"id": "t1", "status": "scheduled"}]).poke(
+            context()
+        )
+        assert result.is_done
+        assert [t["id"] for t in result.xcom_value] == ["t1"]
         assert hook.calls == [("iter_tasks", {"contact_ids": ["c1", "c2"]})]
+
+    @pytest.mark.parametrize("kwargs", [{"contact_ids": []}, {"task_ids": [], "task_type": "call"}])
+    def test_empty_input_is_done_at_once_without_a_request(
+        self, fake_hook_class: Any, kwargs: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Nobody new today: nothing to wait for, no search (which would watch every task instead)."""
+        hook = fake_hook_class(tasks=[])
+        result = sensor(hook, **kwargs).poke(context())
+        assert result.is_done
+        assert result.xcom_value == []
+        assert hook.calls == []
+        assert "nothing to wait for" in capsys.readouterr().out
+
+    def test_empty_input_does_not_defer(self, fake_hook_class: Any) -> None:
+        hook = fake_hook_class(tasks=[])
+        assert sensor(hook, contact_ids=[], deferrable=True).execute(context()) == []
+        assert hook.calls == []
 
     def test_waits_while_one_is_scheduled(self, fake_hook_class: Any, make_task: Any) -> None:
         hook = fake_hook_class(tasks=[make_task("t1", "completed"), make_task("t2", "scheduled")])
@@ -114,6 +148,15 @@ class TestPoke:
         assert not result.is_done
         assert "No task matches yet" in capsys.readouterr().out
 
+    def test_the_poke_line_counts_in_good_english_and_names_the_type_checked(
+        self, fake_hook_class: Any, make_task: Any, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        hook = fake_hook_class(tasks=[make_task("t1", "completed", contact_id="c1")])
+        sensor(hook, contact_ids=["c1"], task_type="call").poke(context())
+        logged = capsys.readouterr().out
+        assert "0 credits spent by this poke, 0 by this try (1 API call)." in logged
+        assert hook.calls[0][1]["task_types"] == ["call"]  # what the hook's filter note reports
+
     def test_defaults(self) -> None:
         built = sensor(contact_ids=["c1"])
         assert (built.poke_interval, built.mode, built.target_statuses) == (300, "reschedule", ("completed",))
@@ -123,7 +166,12 @@ class TestDeferrable:
     def test_defers_with_the_same_selection(self, fake_hook_class: Any, make_task: Any) -> None:
         hook = fake_hook_class(tasks=[make_task("t1", "scheduled")])
         deferring = sensor(
-            hook, deferrable=True, contact_ids=["c1"], task_type="call", min_matches=1, timeout=600
+            hook,
+            deferrable=True,
+            contact_ids=[{"id": "c1", "email": "a@x.example"}],  # records, as the operators take them
+            task_type="call",
+            min_matches=1,
+            timeout=600,
         )
         with pytest.raises(TaskDeferred) as deferred:
             deferring.execute(context())
@@ -132,7 +180,7 @@ class TestDeferrable:
         assert deferred.value.timeout == datetime.timedelta(seconds=600)
         assert trigger.serialize()[1] == {
             "apollo_conn_id": "apollo_default",
-            "filters": {"contact_ids": ["c1"]},
+            "filters": {"contact_ids": ["c1"], "task_types": ["call"]},
             "task_ids": [],
             "contact_ids": ["c1"],
             "task_type": "call",

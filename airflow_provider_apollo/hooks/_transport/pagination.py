@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_apollo._api.endpoints import MAX_PER_PAGE, SEARCH_PAGE_CAP  # noqa: F401 (re-exported)
+# Re-exported: the page constants live with Apollo's other endpoint facts in ``_api/endpoints.py``.
+from airflow_provider_apollo._api.endpoints import MAX_PER_PAGE as MAX_PER_PAGE
+from airflow_provider_apollo._api.endpoints import SEARCH_PAGE_CAP as SEARCH_PAGE_CAP
 from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloResponseError
 
 log = logging.getLogger(__name__)

@@ -96,6 +96,28 @@ class _Ticket:
 _TICKETS: contextvars.ContextVar[dict[str, _Ticket]] = contextvars.ContextVar("apollo_quota_tickets")
 
 
+def _scan_windows(record: EndpointRecord, now: float, in_flight: int) -> tuple[float, str | None, str | None]:
+    """The longest wait for a closed window (and its name), and the first window with no request left.
+
+    A window whose reopening time has passed is reopened in ``record`` on the way: the old count
+    no longer holds, the new window has its whole limit.
+    """
+    wait, wait_window, full_window = 0.0, None, None
+    for name in WINDOWS:
+        known = record.windows.get(name)
+        if known is None:
+            continue
+        if known.reopen_at is not None:
+            if known.reopen_at > now:
+                if known.reopen_at - now > wait:
+                    wait, wait_window = known.reopen_at - now, name
+                continue
+            known.reopen_at, known.left = None, known.limit
+        if known.left is not None and known.left - in_flight <= 0 and full_window is None:
+            full_window = name
+    return wait, wait_window, full_window
+
+
 class QuotaTracker:
     """Thread-safe per-endpoint quota knowledge and pacing decisions (see module docstring).
 
@@ -252,20 +274,7 @@ class QuotaTracker:
             self._end_lease(record, stale)
             record.drop_expired_leases(now)
             in_flight = len(record.leases)
-            wait, wait_window, full_window = 0.0, None, None
-            for name in WINDOWS:
-                known = record.windows.get(name)
-                if known is None:
-                    continue
-                if known.reopen_at is not None:
-                    if known.reopen_at > now:
-                        if known.reopen_at - now > wait:
-                            wait, wait_window = known.reopen_at - now, name
-                        continue
-                    # Reopened: the old count no longer holds, the new window has its whole limit.
-                    known.reopen_at, known.left = None, known.limit
-                if known.left is not None and known.left - in_flight <= 0 and full_window is None:
-                    full_window = name
+            wait, wait_window, full_window = _scan_windows(record, now, in_flight)
             if wait_window is not None:
                 if wait > self.max_quota_wait:
                     too_long.append((wait_window, wait))

@@ -76,6 +76,13 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     :param runtime: the sandbox runtime.
     """
     router = APIRouter()
+    _add_contact_record_routes(router, runtime)
+    _add_contact_bulk_routes(router, runtime)
+    return router
+
+
+def _add_contact_record_routes(router: APIRouter, runtime: SandboxRuntime) -> None:
+    """One contact at a time: create, read, update, search."""
     state = runtime.state
 
     def labels_of(contact: Record) -> list[Record]:
@@ -119,6 +126,11 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
         with state.lock:
             found = state.search_contacts(params)
             return ok(search_answer("contacts", found, params, max_per_page=MAX_CONTACTS_PER_PAGE))
+
+
+def _add_contact_bulk_routes(router: APIRouter, runtime: SandboxRuntime) -> None:
+    """Many contacts at a time: bulk create and update, stages, owners."""
+    state = runtime.state
 
     @router.post("/contacts/bulk_create")
     async def bulk_create_contacts(request: Request) -> JSONResponse:
@@ -167,8 +179,6 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     async def contact_stages(request: Request) -> JSONResponse:
         await read_params(request, runtime)
         return ok({"contact_stages": state.world.contact_stages})
-
-    return router
 
 
 def bulk_create_answer(

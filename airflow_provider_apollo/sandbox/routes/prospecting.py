@@ -30,6 +30,14 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     :param runtime: the sandbox runtime.
     """
     router = APIRouter()
+    _add_search_routes(router, runtime)
+    _add_people_enrichment_routes(router, runtime)
+    _add_organization_routes(router, runtime)
+    return router
+
+
+def _add_search_routes(router: APIRouter, runtime: SandboxRuntime) -> None:
+    """Health, the free people search, the retired legacy search, job postings."""
     world = runtime.state.world
 
     @router.get("/auth/health")
@@ -56,6 +64,26 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
             "mixed_people/search is no longer available to API callers; "
             "use mixed_people/api_search (no credits, no emails) and enrich with people/match."
         )
+
+    @router.get("/organizations/{id}/job_postings")
+    async def job_postings(request: Request, id: str) -> JSONResponse:
+        params = await read_params(request, runtime)
+        page = int_param(params, "page", 1)
+        per_page = int_param(params, "per_page", 10, maximum=MAX_JOB_POSTINGS_PER_PAGE)
+        with runtime.state.lock:
+            postings = runtime.state.job_postings(id)
+        charge(request, runtime, 1.0)
+        return ok(
+            {
+                "organization_job_postings": prospecting.page_of(postings, page, per_page),
+                "pagination": render.pagination(page, per_page, len(postings)),
+            }
+        )
+
+
+def _add_people_enrichment_routes(router: APIRouter, runtime: SandboxRuntime) -> None:
+    """People enrichment, one or ten at a time (credits; mobile reveals need a webhook)."""
+    world = runtime.state.world
 
     def enrich(details: dict[str, Any], params: dict[str, Any]) -> tuple[Record | None, float]:
         person = prospecting.match_person(world, details)
@@ -121,6 +149,11 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
             }
         )
 
+
+def _add_organization_routes(router: APIRouter, runtime: SandboxRuntime) -> None:
+    """Organization enrichment and the organization search."""
+    world = runtime.state.world
+
     @router.get("/organizations/enrich")
     async def organization_enrich(request: Request) -> JSONResponse:
         params = await read_params(request, runtime)
@@ -183,20 +216,3 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
                 "num_fetch_result": None,
             }
         )
-
-    @router.get("/organizations/{id}/job_postings")
-    async def job_postings(request: Request, id: str) -> JSONResponse:
-        params = await read_params(request, runtime)
-        page = int_param(params, "page", 1)
-        per_page = int_param(params, "per_page", 10, maximum=MAX_JOB_POSTINGS_PER_PAGE)
-        with runtime.state.lock:
-            postings = runtime.state.job_postings(id)
-        charge(request, runtime, 1.0)
-        return ok(
-            {
-                "organization_job_postings": prospecting.page_of(postings, page, per_page),
-                "pagination": render.pagination(page, per_page, len(postings)),
-            }
-        )
-
-    return router

@@ -56,6 +56,13 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     :param runtime: the sandbox runtime.
     """
     router = APIRouter()
+    _add_opportunity_routes(router, runtime)
+    _add_team_routes(router, runtime)
+    return router
+
+
+def _add_opportunity_routes(router: APIRouter, runtime: SandboxRuntime) -> None:
+    """Deals: create, search, read, update, and their stages."""
     state = runtime.state
 
     @router.post("/opportunities")
@@ -87,6 +94,11 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
     async def opportunity_stages(request: Request) -> JSONResponse:
         await read_params(request, runtime)
         return ok({"opportunity_stages": state.world.opportunity_stages})
+
+
+def _add_team_routes(router: APIRouter, runtime: SandboxRuntime) -> None:
+    """What the team has: users, mailboxes, labels, custom fields, API usage."""
+    state = runtime.state
 
     @router.get("/users/search")
     async def users(request: Request) -> JSONResponse:
@@ -126,5 +138,3 @@ def build_router(runtime: SandboxRuntime) -> APIRouter:
             key = usage_key(endpoint.method, endpoint.path)
             answer[key] = _add_usage(answer[key], usage) if key in answer else usage
         return ok(answer)
-
-    return router

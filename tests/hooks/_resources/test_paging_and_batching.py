@@ -11,8 +11,7 @@ import requests_mock
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-
-from .conftest import BASE
+from tests._support import BASE
 
 
 def people_page(start: int, count: int, total: int | None = None) -> dict[str, Any]:
@@ -88,6 +87,7 @@ def test_job_postings_stop_at_a_short_page_and_cost_credits(
     assert hook.credits_spent == 1
 
 
+@pytest.mark.slow  # walks 500 pages of 100: over a second
 def test_the_50000_cap_warns_with_what_is_left_behind(
     hook: ApolloHook, api: requests_mock.Mocker, caplog: pytest.LogCaptureFixture
 ) -> None:

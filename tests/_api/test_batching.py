@@ -118,6 +118,7 @@ def test_domains_and_linkedin_are_normalized() -> None:
         validate_domains("acme.com")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # a property test over many orders: about 2 s
 @given(
     st.lists(st.sampled_from(["a.com", "b.io", "c.org", "d.net"]), min_size=1, max_size=10, unique=True),
     st.randoms(),

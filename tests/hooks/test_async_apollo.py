@@ -16,6 +16,14 @@ from airflow_provider_apollo.exceptions import (
     ApolloResponseError,
     ApolloTransientError,
 )
+from tests._support import set_connection
+
+
+@pytest.fixture(autouse=True)
+def apollo_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``apollo_default`` with the canary key and two retries, found through the async lookup."""
+    set_connection(monkeypatch, extra={"max_retries": 2})
+
 
 ORG = "5e66b6381e05b4008c8331b8"
 POSTINGS_URL = f"https://api.apollo.io/api/v1/organizations/{ORG}/job_postings"

@@ -19,8 +19,7 @@ from airflow_provider_apollo.exceptions import (
     ApolloUnreadableWriteError,
 )
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-
-from .conftest import BASE, CANARY_KEY
+from tests._support import BASE, CANARY_KEY
 
 ANN = {"email": "ann@acme.example", "first_name": "Ann", "last_name": "Lee"}
 STUB_PERSON = {"id": None, "first_name": "Ann", "last_name": "Lee", "email": None}

@@ -45,6 +45,9 @@ class Conn:
         ("http://[::1]:8899", None, "http://[::1]:8899/api/v1"),
         ("http://127.5.0.1", 9000, "http://127.5.0.1:9000/api/v1"),
         ("https://proxy.corp/apollo", None, "https://proxy.corp/apollo/api/v1"),
+        # Port 0, the workaround for the Airflow 3.3.2 UI's Test button (docs/connection.md), is no port.
+        (None, 0, "https://api.apollo.io/api/v1"),
+        ("http://127.0.0.1:8899", 0, "http://127.0.0.1:8899/api/v1"),
     ],
 )
 def test_base_url(host: str | None, port: int | None, expected: str) -> None:

@@ -11,8 +11,7 @@ import requests_mock
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-
-from .conftest import BASE, CANARY_KEY
+from tests._support import BASE, CANARY_KEY
 
 
 @dataclass

@@ -23,8 +23,7 @@ from airflow_provider_apollo.exceptions import (
     ApolloValidationError,
 )
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-
-from .conftest import BASE, CANARY_KEY, FakeClock, set_connection
+from tests._support import BASE, CANARY_KEY, FakeClock, set_connection
 
 RATE_LIMIT_MESSAGE = {
     "message": "The maximum number of api calls allowed for api/v1/people/bulk_match is 30 times per minute."

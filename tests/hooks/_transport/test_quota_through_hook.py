@@ -9,8 +9,7 @@ import requests_mock
 
 from airflow_provider_apollo.exceptions import ApolloQuotaExhaustedError
 from airflow_provider_apollo.hooks.apollo import ApolloHook
-
-from .conftest import BASE, FakeClock, set_connection
+from tests._support import BASE, FakeClock, set_connection
 
 CURRENT = {
     "x-rate-limit-minute": "30",
