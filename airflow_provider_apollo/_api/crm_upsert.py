@@ -265,7 +265,6 @@ def desired_fields(mapping: FieldMapping, vocabulary: Vocabulary, row: Mapping[s
 
     :raises InvalidCell: naming the column and why (the row is reported invalid, never sent).
     """
-    obj = mapping.obj
     wanted: dict[str, Any] = {}
     for column, target in mapping.columns.items():
         value = row.get(column)
@@ -273,39 +272,7 @@ def desired_fields(mapping: FieldMapping, vocabulary: Vocabulary, row: Mapping[s
             if column == mapping.match_column:
                 raise InvalidCell(column, f"the match key ({mapping.match_on}) is empty")
             continue
-        if target == "email":
-            email = str(text(value)).lower()
-            # Apollo creates a contact without an email it finds invalid: it could never be
-            # matched again, and each re-run would create another.
-            problem = email_problem(email)
-            if problem:
-                raise InvalidCell(column, f"{email!r} is not an email address: {problem}")
-            wanted["email"] = email
-        elif target == "domain":
-            domain = normal_domain(value)
-            if domain is None or not _DOMAIN.match(domain):
-                raise InvalidCell(column, f"{value!r} is not a domain")
-            wanted["domain"] = domain
-        elif target == "stage":
-            stage = vocabulary.stages.get(str(text(value)).lower())
-            if stage is None:
-                raise InvalidCell(column, f"Apollo has no {obj.singular} stage named {text(value)!r}")
-            wanted[obj.stage_field] = stage
-        elif target == "owner":
-            owner = vocabulary.owners.get(str(text(value)).lower())
-            if owner is None:
-                raise InvalidCell(column, f"no user of the team has the email {text(value)!r}")
-            wanted["owner_id"] = owner
-        elif target == "labels":
-            ids = []
-            for name in label_names(value):
-                label = vocabulary.labels.get(name.lower())
-                if label is None:
-                    raise InvalidCell(column, f"Apollo has no {obj.name} label named {name!r}")
-                ids.append(label)
-            if ids:
-                wanted["label_ids"] = sorted(set(ids))
-        elif target.startswith(CUSTOM_PREFIX):
+        if target.startswith(CUSTOM_PREFIX):
             field_id, kind = vocabulary.custom_field(target[len(CUSTOM_PREFIX) :])
             try:
                 converted = custom_value(kind, value)
@@ -313,8 +280,46 @@ def desired_fields(mapping: FieldMapping, vocabulary: Vocabulary, row: Mapping[s
                 raise InvalidCell(column, f"{value!r} is not a valid {kind} ({error})") from None
             wanted.setdefault("typed_custom_fields", {})[field_id] = converted
         else:
-            wanted[target] = text(value)
+            wanted.update(_standard(mapping.obj, vocabulary, column, target, value))
     return wanted
+
+
+def _standard(
+    obj: UpsertObject, vocabulary: Vocabulary, column: str, target: str, value: Any
+) -> dict[str, Any]:
+    """One non-custom cell as ``{field: value}`` (names resolved to ids)."""
+    if target == "email":
+        email = str(text(value)).lower()
+        # Apollo creates a contact without an email it finds invalid: it could never be
+        # matched again, and each re-run would create another.
+        problem = email_problem(email)
+        if problem:
+            raise InvalidCell(column, f"{email!r} is not an email address: {problem}")
+        return {"email": email}
+    if target == "domain":
+        domain = normal_domain(value)
+        if domain is None or not _DOMAIN.match(domain):
+            raise InvalidCell(column, f"{value!r} is not a domain")
+        return {"domain": domain}
+    if target == "stage":
+        stage = vocabulary.stages.get(str(text(value)).lower())
+        if stage is None:
+            raise InvalidCell(column, f"Apollo has no {obj.singular} stage named {text(value)!r}")
+        return {obj.stage_field: stage}
+    if target == "owner":
+        owner = vocabulary.owners.get(str(text(value)).lower())
+        if owner is None:
+            raise InvalidCell(column, f"no user of the team has the email {text(value)!r}")
+        return {"owner_id": owner}
+    if target == "labels":
+        ids = []
+        for name in label_names(value):
+            label = vocabulary.labels.get(name.lower())
+            if label is None:
+                raise InvalidCell(column, f"Apollo has no {obj.name} label named {name!r}")
+            ids.append(label)
+        return {"label_ids": sorted(set(ids))} if ids else {}
+    return {target: text(value)}
 
 
 def match_value(mapping: FieldMapping, wanted: Mapping[str, Any], vocabulary: Vocabulary) -> str:

@@ -34,6 +34,7 @@ def _writes(after: dict[str, Any], before: dict[str, Any]) -> dict[str, int]:
     return {key: n for key, n in grown.items() if n and ("bulk_" in key or "add_contact_ids" in key)}
 
 
+@pytest.mark.slow  # three example DAG runs
 def test_upsert_enrol_change_rerun_and_dry_run(
     sandbox: Any, example_dags: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

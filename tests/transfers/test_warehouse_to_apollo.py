@@ -83,6 +83,7 @@ def assert_apollo_matches(sandbox: ApolloSandbox, rows: list[dict[str, Any]]) ->
     assert mismatches == []
 
 
+@pytest.mark.slow  # a seeded sandbox CRM and a warehouse table
 def test_two_thousand_rows_then_a_rerun_then_a_hundred_changes(
     sandbox: ApolloSandbox, warehouse: SqlDestination, tmp_path: Path
 ) -> None:
@@ -158,6 +159,7 @@ def test_two_thousand_rows_then_a_rerun_then_a_hundred_changes(
     )
 
 
+@pytest.mark.slow  # a seeded sandbox CRM and a warehouse table
 def test_lost_answers_mid_run_create_no_duplicate(sandbox: ApolloSandbox, warehouse: SqlDestination) -> None:
     rows = prospects(600, owners())
     table = write_table(warehouse, rows)
@@ -172,6 +174,7 @@ def test_lost_answers_mid_run_create_no_duplicate(sandbox: ApolloSandbox, wareho
     assert sandbox.stats()["faults"]["by_kind"].get("commit_then_drop", 0) >= 2  # answers were lost
 
 
+@pytest.mark.slow  # a seeded sandbox CRM and a warehouse table
 def test_dry_run_plans_without_writing(sandbox: ApolloSandbox, warehouse: SqlDestination) -> None:
     existing = [c["email"] for c in truth(sandbox.base_url, "contacts")["live"] if c["email"]][:20]
     table = write_table(warehouse, prospects(120, owners(), existing))
@@ -184,6 +187,7 @@ def test_dry_run_plans_without_writing(sandbox: ApolloSandbox, warehouse: SqlDes
     assert plan["sample"]["update"] and "title" in plan["sample"]["update"][0]["changes"]
 
 
+@pytest.mark.slow  # a seeded sandbox CRM and a warehouse table
 def test_accounts_by_domain(sandbox: ApolloSandbox, warehouse: SqlDestination) -> None:
     """Domains are matched as hosts; bad cells are invalid; a changed stage is the only write."""
     table = warehouse.qualified("companies")
@@ -220,6 +224,7 @@ def test_accounts_by_domain(sandbox: ApolloSandbox, warehouse: SqlDestination) -
     assert writes(sandbox.stats(), before) == {"POST /api/v1/accounts/bulk_update": 1}
 
 
+@pytest.mark.slow  # a seeded sandbox CRM and a warehouse table
 def test_a_row_apollo_refuses_fails_alone(sandbox: ApolloSandbox, warehouse: SqlDestination) -> None:
     rows = prospects(50, owners())
     table = write_table(warehouse, rows)
