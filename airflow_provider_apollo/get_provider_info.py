@@ -50,7 +50,13 @@ def get_provider_info() -> dict[str, Any]:
                 "target-integration-name": "Common SQL",
                 "python-module": f"{_PACKAGE}.transfers.apollo_to_sql",
                 "how-to-guide": "/docs/howto/crm-export.md",
-            }
+            },
+            {
+                "source-integration-name": "Common SQL",
+                "target-integration-name": _INTEGRATION,
+                "python-module": f"{_PACKAGE}.transfers.warehouse_to_apollo",
+                "how-to-guide": "/docs/howto/warehouse-to-apollo.md",
+            },
         ],
         # The operators' links (operators/links.py), as `airflow providers links` lists them.
         "extra-links": [

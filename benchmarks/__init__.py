@@ -18,4 +18,5 @@ SCENARIOS = (
     "multi_host",
     "quota_deferral",
     "crm_export",
+    "warehouse_upsert",
 )

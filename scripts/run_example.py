@@ -21,6 +21,7 @@ Usage::
     python3 scripts/run_example.py --dag example_apollo_hiring_signals
     python3 scripts/run_example.py --dag example_apollo_task_followup  # runs hiring signals first
     python3 scripts/run_example.py --dag example_apollo_crm_export --twice  # CRM -> SQLite, reps act between
+    python3 scripts/run_example.py --dag example_apollo_warehouse_to_apollo --twice  # table -> Apollo
     APOLLO_API_KEY=... python3 scripts/run_example.py --live --conf '{"sequence_name": "Q3 outbound",
         "email_account": "sdr@yourcompany.com"}'                      # real Apollo: real credits
 
@@ -54,6 +55,7 @@ EXAMPLE_DAGS = (
     "example_apollo_hiring_signals",
     "example_apollo_task_followup",
     "example_apollo_crm_export",
+    "example_apollo_warehouse_to_apollo",
 )
 SUMMARY_TASK_ID = "summary"
 SANDBOX_SEED = 42
@@ -310,20 +312,45 @@ def complete_open_call_tasks(sandbox: Any) -> int:
     return len(open_calls)
 
 
+def between_runs(dag_id: str, sandbox: Any, database: Path) -> None:
+    """What changes between the runs of ``--twice``: the reps act (export), the table changes (upsert)."""
+    import _crm_example as crm
+    import _upsert_example as upsert
+
+    if dag_id == crm.DAG_ID:
+        crm.print_activity(sandbox.activity(**crm.ACTIVITY))
+    elif dag_id == upsert.DAG_ID:
+        upsert.change_some_rows(database)
+
+
+def after_run(dag_id: str, summary: Any, database: Path) -> None:
+    """The warehouse examples' own figures after a run (calls per object, tables, upsert counts)."""
+    import _crm_example as crm
+    import _upsert_example as upsert
+
+    if dag_id == crm.DAG_ID:
+        crm.print_calls_read(summary)
+        crm.print_table_counts(database)
+    elif dag_id == upsert.DAG_ID:
+        upsert.print_upsert_counts(summary)
+
+
 def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
     import tempfile
 
     import _crm_example as crm
+    import _upsert_example as upsert
 
     from airflow_provider_apollo.sandbox import ApolloSandbox
 
     started = time.monotonic()
     if os.environ.get(API_KEY_VARIABLE, "").strip():
         print(f"==> {API_KEY_VARIABLE} is set but not used: pass --live to run against the real Apollo API")
-    exporting = args.dag == crm.DAG_ID
+    # The warehouse examples (export, upsert) run on a seeded CRM with a SQLite warehouse.
+    sizes = {crm.DAG_ID: crm.CRM_SIZES, upsert.DAG_ID: upsert.CRM_SIZES}.get(args.dag)
     scratch = tempfile.TemporaryDirectory(prefix="apollo-crm-")
     warehouse, database = crm.warehouse_connection(Path(scratch.name))
-    with scratch, ApolloSandbox(seed=args.seed, **(crm.CRM_SIZES if exporting else {})) as sandbox:
+    with scratch, ApolloSandbox(seed=args.seed, **(sizes or {})) as sandbox:
         print(f"==> Apollo sandbox on {sandbox.base_url} (seed {args.seed}: no key, no network, no credits)")
         if args.seed != SANDBOX_SEED and args.dag != EXAMPLE_DAGS[0]:
             print(
@@ -332,9 +359,11 @@ def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
                 "'{\"target_domains\": [...]}' (GET /_sandbox/world lists sample domains)."
             )
         env = airflow_environment(sandbox.connection_json)
-        if exporting:
+        if sizes is not None:
             env["AIRFLOW_CONN_APOLLO_WAREHOUSE"] = warehouse
-            print(f"==> warehouse: connection apollo_warehouse = SQLite {database}; CRM {crm.CRM_SIZES}")
+            print(f"==> warehouse: connection apollo_warehouse = SQLite {database}; CRM {sizes}")
+            if args.dag == upsert.DAG_ID:
+                upsert.seed_prospects(database, sandbox)
         migrate_database(env)
 
         if args.dag == "example_apollo_task_followup":
@@ -350,8 +379,8 @@ def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
 
         runs = 2 if args.twice else 1
         for attempt in range(1, runs + 1):
-            if exporting and attempt > 1:
-                crm.print_activity(sandbox.activity(**crm.ACTIVITY))
+            if attempt > 1:
+                between_runs(args.dag, sandbox, database)
             before = sandbox.stats()
             suffix = f"-run{attempt}" if runs > 1 else ""
             if not run_dag(args.dag, env, args.conf, log_dir / f"{args.dag}{suffix}.log", args.timeout):
@@ -360,9 +389,7 @@ def run_on_sandbox(args: argparse.Namespace, log_dir: Path) -> int:
             summary = latest_summary(args.dag)
             print_summary(args.dag, summary)
             print_sandbox_stats(f"run {attempt} of {args.dag}", sandbox.stats(), before)
-            if exporting:
-                crm.print_calls_read(summary)
-                crm.print_table_counts(database)
+            after_run(args.dag, summary, database)
         if runs > 1:
             print_sandbox_stats("both runs together", sandbox.stats())
     print(f"\n==> done in {time.monotonic() - started:.0f}s")

@@ -29,6 +29,7 @@ EXAMPLE_DAG_FILES = {
     # The CRM export and the DAG scheduled on its contacts Asset.
     "example_apollo_crm_export": "example_apollo_crm_export",
     "example_apollo_crm_changes": "example_apollo_crm_export",
+    "example_apollo_warehouse_to_apollo": "example_apollo_warehouse_to_apollo",
 }
 #: DAGs that only read what an Apollo task published (an Asset event), with no Apollo task.
 NO_APOLLO_TASK = {"example_apollo_crm_changes"}
