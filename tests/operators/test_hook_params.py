@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import requests_mock as requests_mock_module
-from airflow.sdk.module_loading import import_string
+from airflow.providers.common.compat.module_loading import import_string
 
 from airflow_provider_apollo.exceptions import ApolloConfigurationError, ApolloTransientError
 from airflow_provider_apollo.hooks._arguments import HOOK_PARAMS

@@ -208,7 +208,10 @@ class _LowPriorityEnrich(ApolloEnrichPeopleOperator):
 def test_low_priority_work_defers_at_its_floor_and_resumes_in_the_next_window(sb, context, monkeypatch):
     _close_after(sb, 4, "bulk_enrichment")  # 4 bulk calls per hour, half kept for normal work
     connection = json.loads(sb.connection_json)
-    connection["extra"] = json.dumps({"quota_store": "none", "quota_reserve": {"hour": 0.5}})
+    # One batch at a time: the floor is checked against what Apollo's answers said, and two
+    # batches answered out of order could both see the window before the other counted.
+    extra = {"quota_store": "none", "quota_reserve": {"hour": 0.5}, "max_concurrency": 1}
+    connection["extra"] = json.dumps(extra)
     monkeypatch.setenv("AIRFLOW_CONN_APOLLO_DEFAULT", json.dumps(connection))
     people = _people(sb, 30)
 
