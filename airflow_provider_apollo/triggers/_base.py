@@ -45,7 +45,7 @@ class ApolloPollingTrigger(BaseTrigger):
     :param apollo_conn_id: Airflow connection of type ``apollo``.
     :param poll_interval: seconds between two looks.
     :param hook_params: keyword arguments of :class:`ApolloAsyncHook` (``timeout``,
-        ``max_retries``), forwarded by the sensor's ``hook_params``.
+        ``max_retries``, ``priority``, ``max_quota_wait``), forwarded by the sensor's ``hook_params``.
     """
 
     def __init__(

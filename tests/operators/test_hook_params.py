@@ -46,6 +46,8 @@ def test_the_operators_hook_uses_the_tasks_timeout_and_retries() -> None:
         ({"max_retries": -1}, r"hook_params\['max_retries'\] must be a whole number"),
         ({"max_retries": True}, r"hook_params\['max_retries'\]"),
         ("timeout=5", "hook_params must be a dict"),
+        ({"priority": "urgent"}, r"hook_params\['priority'\] must be 'low'"),
+        ({"max_quota_wait": -1}, r"hook_params\['max_quota_wait'\] must be seconds from 0"),
     ],
 )
 def test_bad_hook_params_fail_when_the_dag_is_parsed(hook_params: Any, message: str) -> None:
@@ -76,3 +78,10 @@ async def test_the_sensor_forwards_hook_params_to_its_trigger_and_async_hook() -
 
     config = await rebuilt._hook().get_config()
     assert (config.timeout, config.max_retries) == (9, 0)  # not the connection's 30 and 5
+
+
+def test_a_low_priority_hook_param_reaches_the_hook() -> None:
+    operator = ApolloSearchPeopleOperator(
+        task_id="s", filters={}, hook_params={"priority": "low", "max_quota_wait": 30}
+    )
+    assert operator.hook.priority == "low"
